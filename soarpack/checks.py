@@ -1,0 +1,118 @@
+"""`soarpack validate`: everything that can be wrong with a pack, found in one pass.
+
+Problems are collected (not raised one at a time) as (location, problem) pairs and
+returned sorted, so one run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from soarpack.errors import PackError
+from soarpack.pack import Pack, load_handler
+from soarpack.schemas import SECRET_KEY, SEMANTIC_KEY
+
+Problem = tuple[str, str]
+_PAGING_INPUTS = {"all_pages", "max_records"}
+
+
+def pack_problems(pack: Pack, tests_dir: Path | None = None) -> list[Problem]:
+    """Every problem found in `pack`; `tests_dir` enables the "has a test" check."""
+    problems: list[Problem] = []
+    problems += _schema_file_problems(pack)
+    semantic_types = set(pack.schemas.files.get("common/semantic.json", {}).get("enum", []))
+    for name, conn in pack.connections.items():
+        where = f"connections.{name}"
+        problems += _schema_problems(pack, conn.settings, f"{where}.settings")
+        props = pack.schemas.properties(conn.settings)
+        if "base_url" not in conn.settings.get("required", []):
+            problems.append((f"{where}.settings", "must require base_url"))
+        if not props.get(conn.auth.setting, {}).get(SECRET_KEY):
+            problems.append(
+                (
+                    f"{where}.auth",
+                    f"setting {conn.auth.setting!r} must exist and be marked x-secret",
+                )
+            )
+        test = pack.actions.get(conn.test_action)
+        if test is None or test.connection != name or test.side_effect != "read":
+            problems.append(
+                (
+                    f"{where}.test_action",
+                    f"{conn.test_action!r} must be a read action of this connection",
+                )
+            )
+    for name in pack.actions:
+        problems += _action_problems(pack, name, semantic_types)
+    if tests_dir is not None:
+        problems += _untested(pack, tests_dir)
+    return sorted(set(problems))
+
+
+def _schema_file_problems(pack: Pack) -> list[Problem]:
+    problems: list[Problem] = []
+    for rel, contents in pack.schemas.files.items():
+        problems += _schema_problems(pack, contents, f"schemas/{rel}", base=rel)
+    return problems
+
+
+def _schema_problems(pack: Pack, schema: Any, where: str, base: str = "") -> list[Problem]:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        path = "/".join(str(p) for p in exc.absolute_path)
+        return [(f"{where}#/{path}", f"not a valid JSON Schema: {exc.message}")]
+    return [(where, p) for p in pack.schemas.check_refs(schema, base)]
+
+
+def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Problem]:
+    action = pack.actions[name]
+    where = f"actions.{name}"
+    problems = _schema_problems(pack, action.input, f"{where}.input")
+    problems += _schema_problems(pack, action.output, f"{where}.output")
+    if problems:
+        return problems  # the checks below need working schemas
+    if action.connection not in pack.connections:
+        problems.append((f"{where}.connection", f"unknown connection {action.connection!r}"))
+    if action.handler:
+        try:
+            load_handler(pack.root / "actions", action.handler)
+        except PackError as exc:
+            problems += [(f"{where}.handler", p) for _, p in exc.problems]
+    inputs = pack.schemas.properties(action.input)
+    if action.http is not None:
+        placed = action.http.input_names()
+        for missing in sorted(placed - set(inputs)):
+            if action.http.paging and missing in _PAGING_INPUTS | {"limit", "skip"}:
+                problems.append((f"{where}.input", f"paging needs an input {missing!r}"))
+            elif not action.http.paging or missing not in _PAGING_INPUTS:
+                problems.append(
+                    (f"{where}.http", f"places input {missing!r}, which the input schema lacks")
+                )
+        if action.handler is None:
+            for unplaced in sorted(set(inputs) - placed):
+                problems.append((f"{where}.http", f"input {unplaced!r} is declared but never sent"))
+    for index, example in enumerate(action.examples):
+        filled = pack.schemas.apply_defaults(action.input, example)
+        for error in pack.schemas.errors(action.input, filled):
+            problems.append((f"{where}.examples[{index}]", str(error)))
+    for part in ("input", "output"):
+        for pointer, tag in pack.schemas.semantic_fields(getattr(action, part)):
+            if tag not in semantic_types:
+                problems.append((f"{where}.{part}{pointer}", f"unknown {SEMANTIC_KEY} {tag!r}"))
+    return problems
+
+
+def _untested(pack: Pack, tests_dir: Path) -> list[Problem]:
+    """Actions whose name appears in no test file: each must be invoked by name somewhere."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(tests_dir.rglob("test_*.py")))
+    return [
+        (f"actions.{name}", f"no test under {tests_dir.name}/ invokes it by name")
+        for name in pack.actions
+        if not re.search(rf"[\"']{re.escape(name)}[\"']", text)
+    ]

@@ -1,0 +1,1 @@
+"""The `soarpack` command line. Entry point: soarpack.cli.main:main."""

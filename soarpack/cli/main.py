@@ -1,0 +1,364 @@
+"""`soarpack` command line: parse, dispatch, and render errors at the boundary.
+
+Results go to stdout as JSON; logs and human messages go to stderr. Our errors are
+caught here, and only here, and rendered with their exit code (see exitcodes.py);
+no traceback reaches the user unless --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from soarpack import __version__
+from soarpack.cli import exitcodes
+from soarpack.errors import SoarpackError
+from soarpack.redact import RedactingFormatter, redact, redact_data
+
+log = logging.getLogger("soarpack.cli")
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    epilog = "exit codes:\n" + "\n".join(
+        f"  {c:>2}  {d}" for c, d in exitcodes.DESCRIPTIONS.items()
+    )
+    parser = argparse.ArgumentParser(
+        prog="soarpack",
+        description="Run manifest-declared SOAR actions against Netskope, MetaAccess and Lacework Edge.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"soarpack {__version__}")
+    parser.add_argument(
+        "--pack",
+        metavar="DIR",
+        help="pack directory (default: $SOARPACK_PACK, else the bundled pack)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML settings file (default: $SOARPACK_CONFIG)"
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    actions = sub.add_parser("actions", help="list and describe actions").add_subparsers(
+        dest="sub", required=True
+    )
+    p = actions.add_parser("list", help="the action catalogue")
+    p.add_argument("--json", action="store_true", help="full entries with schemas, as JSON")
+    p.add_argument(
+        "--accepts",
+        metavar="TYPE",
+        help="only actions with an input of this semantic type (e.g. email)",
+    )
+    p.add_argument(
+        "--produces", metavar="TYPE", help="only actions with an output of this semantic type"
+    )
+    p.add_argument("--connection", metavar="NAME", help="only actions of this connection")
+    p.set_defaults(run=_cmd_actions_list)
+    p = actions.add_parser(
+        "describe", help="inputs, outputs, side effect and an example of one action"
+    )
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cmd_actions_describe)
+
+    p = sub.add_parser("invoke", help="run one action; result JSON on stdout")
+    p.add_argument("name")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--input", metavar="JSON", help="inputs as a JSON object")
+    source.add_argument(
+        "--input-file", metavar="FILE", help="inputs from a JSON file ('-' for stdin)"
+    )
+    p.add_argument("--compact", action="store_true", help="one-line JSON")
+    p.set_defaults(run=_cmd_invoke)
+
+    p = sub.add_parser("validate", help="check the manifest, schemas, handlers, refs and tests")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cmd_validate)
+
+    conns = sub.add_parser("connections", help="list and test connections").add_subparsers(
+        dest="sub", required=True
+    )
+    p = conns.add_parser("list", help="connections and their settings (secrets hidden)")
+    p.set_defaults(run=_cmd_connections_list)
+    p = conns.add_parser("test", help="the connection's cheapest authenticated read")
+    p.add_argument("name")
+    p.set_defaults(run=_cmd_connections_test)
+
+    sandbox = sub.add_parser("sandbox", help="the simulated vendor APIs").add_subparsers(
+        dest="sub", required=True
+    )
+    p = sandbox.add_parser("serve", help="serve the simulator on 127.0.0.1 until Ctrl-C")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(run=_cmd_sandbox_serve)
+
+    p = sub.add_parser("demo", help="start the sandbox and run real actions against it over HTTP")
+    p.set_defaults(run=_cmd_demo)
+
+    docs = sub.add_parser("docs", help="generated documentation").add_subparsers(
+        dest="sub", required=True
+    )
+    p = docs.add_parser("catalogue", help="the README action catalogue from the manifest")
+    p.add_argument("--write", metavar="README", help="replace the catalogue block in this file")
+    p.set_defaults(run=_cmd_docs_catalogue)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    command: Command = args.run
+    try:
+        return command(args)
+    except SoarpackError as error:
+        return _render_error(error, args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # the last boundary: a bug must not dump a traceback on users
+        if args.debug:
+            log.exception("internal error")
+        else:
+            print(
+                "soarpack: internal error; run again with --debug and report it.", file=sys.stderr
+            )
+        return exitcodes.INTERNAL
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+# -- rendering ---------------------------------------------------------------------
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("soarpack")
+    root.handlers[:] = [handler]
+    root.setLevel("DEBUG" if args.debug else args.log_level)
+    root.propagate = False
+
+
+def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
+    code = exitcodes.exit_code_for(error)
+    if args.debug:
+        log.error("%s", error, exc_info=error)
+    else:
+        print(f"soarpack: {error}", file=sys.stderr)
+    if args.command == "invoke":
+        # Machine callers read stdout: give them the error as data too.
+        _print_json({"ok": False, "exit_code": code, "error": error.to_dict()}, sys.stdout)
+    return code
+
+
+def _print_json(data: Any, out: TextIO, compact: bool = False) -> None:
+    text = json.dumps(
+        redact_data(data), indent=None if compact else 2, ensure_ascii=False, default=str
+    )
+    out.write(text + "\n")
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from soarpack.pack import Pack
+
+    return Pack.load(args.pack)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from soarpack.config import Config
+    from soarpack.engine import Engine
+
+    return Engine(_load(args), Config(args.config))
+
+
+def _cmd_actions_list(args: argparse.Namespace) -> int:
+    from soarpack import docs
+
+    pack = _load(args)
+    chosen = []
+    for action in pack.actions.values():
+        if args.connection and action.connection != args.connection:
+            continue
+        if args.accepts and args.accepts not in docs.accepts(pack, action):
+            continue
+        if args.produces and args.produces not in docs.produces(pack, action):
+            continue
+        chosen.append(action)
+    if args.json:
+        entries = [
+            {
+                "name": a.name,
+                "title": a.title,
+                "description": " ".join(a.description.split()),
+                "connection": a.connection,
+                "side_effect": a.side_effect,
+                "accepts": docs.accepts(pack, a),
+                "produces": docs.produces(pack, a),
+                "input": a.input,
+                "output": a.output,
+                "examples": a.examples,
+            }
+            for a in chosen
+        ]
+        _print_json(entries, sys.stdout)
+        return exitcodes.OK
+    width = max((len(a.name) for a in chosen), default=4)
+    print(f"{'ACTION':<{width}}  {'EFFECT':<11}  TITLE")
+    for a in chosen:
+        print(f"{a.name:<{width}}  {a.side_effect:<11}  {a.title}")
+    return exitcodes.OK
+
+
+def _cmd_actions_describe(args: argparse.Namespace) -> int:
+    from soarpack import docs
+
+    pack = _load(args)
+    action = pack.action(args.name)
+    if args.json:
+        _print_json(
+            {
+                **action.model_dump(exclude_none=True),
+                "accepts": docs.accepts(pack, action),
+                "produces": docs.produces(pack, action),
+                "inputs": docs.input_rows(pack, action),
+                "rules": docs.rules(pack, action),
+            },
+            sys.stdout,
+        )
+    else:
+        print(docs.describe_text(pack, action))
+    return exitcodes.OK
+
+
+def _read_inputs(args: argparse.Namespace) -> Any:
+    from soarpack.errors import FieldError, InputError
+
+    if args.input is not None:
+        text, origin = args.input, "--input"
+    elif args.input_file == "-" or (args.input_file is None and not sys.stdin.isatty()):
+        text, origin = sys.stdin.read(), "stdin"
+    elif args.input_file:
+        try:
+            text, origin = Path(args.input_file).read_text(encoding="utf-8"), args.input_file
+        except OSError as exc:
+            raise InputError(
+                args.name,
+                [FieldError("", "file", f"cannot read {args.input_file}: {exc.strerror}")],
+            ) from None
+    else:
+        return {}
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            args.name,
+            [
+                FieldError(
+                    "",
+                    "json",
+                    f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                )
+            ],
+        ) from None
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    inputs = _read_inputs(args)
+    with _engine(args) as engine:
+        result = engine.invoke(args.name, inputs)
+    _print_json(result.to_dict(), sys.stdout, compact=args.compact)
+    return exitcodes.OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from soarpack.checks import pack_problems
+    from soarpack.errors import PackError
+
+    try:
+        pack = _load(args)
+        tests_dir = pack.root / "tests"
+        problems = pack_problems(pack, tests_dir if tests_dir.is_dir() else None)
+        note = (
+            ""
+            if tests_dir.is_dir()
+            else " (no tests/ beside the pack: the per-action test check was skipped)"
+        )
+    except PackError as exc:
+        problems, note = exc.problems, ""
+    if args.json:
+        _print_json(
+            {"ok": not problems, "problems": [{"where": w, "problem": p} for w, p in problems]},
+            sys.stdout,
+        )
+    else:
+        for where, what in problems:
+            print(f"{where}: {what}")
+        if not problems:
+            print(f"pack is valid{note}")
+    return exitcodes.CONFIG if problems else exitcodes.OK
+
+
+def _cmd_connections_list(args: argparse.Namespace) -> int:
+    pack = _load(args)
+    for conn in pack.connections.values():
+        print(f"{conn.name}: {conn.title} (test: {conn.test_action})")
+    return exitcodes.OK
+
+
+def _cmd_connections_test(args: argparse.Namespace) -> int:
+    from soarpack.connectivity import check_connection
+
+    with _engine(args) as engine:
+        report = check_connection(engine, args.name)
+    mark = "ok" if report.ok else "FAILED"
+    print(redact(f"{args.name}: {mark}: {report.detail}"))
+    return exitcodes.OK if report.ok else report.exit_code
+
+
+def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from soarpack.demo import serve_sandbox
+
+    return serve_sandbox(port=args.port, seed=args.seed)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from soarpack.demo import run_demo
+
+    return run_demo(pack_dir=args.pack)
+
+
+def _cmd_docs_catalogue(args: argparse.Namespace) -> int:
+    from soarpack import docs
+
+    catalogue = docs.catalogue_markdown(_load(args))
+    if not args.write:
+        print(catalogue)
+        return exitcodes.OK
+    path = Path(args.write)
+    path.write_text(
+        docs.replace_catalogue(path.read_text(encoding="utf-8"), catalogue), encoding="utf-8"
+    )
+    print(f"catalogue written to {path}", file=sys.stderr)
+    return exitcodes.OK
+
+
+if __name__ == "__main__":
+    run()

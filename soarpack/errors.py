@@ -1,0 +1,231 @@
+"""Every error soarpack raises, in one tree under one base class.
+
+    SoarpackError
+    ├── InputError               inputs broke the action's schema; nothing was sent
+    ├── ConfigError              settings missing or unusable, unknown action or connection
+    ├── PackError                the manifest, a schema or a handler is broken
+    └── CallError                a call to a vendor did not give a usable result
+        ├── AuthenticationError      401, or the vendor said the credential is wrong
+        │   └── PermissionDeniedError    403: the credential is valid but not allowed
+        ├── NotFoundError            404
+        ├── ConflictError            409
+        ├── RateLimitedError         429 that outlasted the retry budget
+        ├── InvalidRequestError      400 / 406 / 413 / 422
+        ├── VendorError              a 200 whose body says the call failed
+        ├── ServerError              5xx
+        ├── MalformedResponseError   not JSON, or not the shape we expect
+        └── TransportError           the request never got an HTTP answer
+            ├── RequestTimeout           connect, read or total time ran out
+            └── ConnectionFailed         DNS, TLS, refused, proxy
+
+Errors carry their context as attributes (status, vendor message, retry-after,
+field paths) and are rendered only at the boundaries (CLI, server, runner).
+`str()` of any of them is passed through the secret redactor, so a message that
+quotes a vendor answer can never show a token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from soarpack.redact import redact
+
+
+class SoarpackError(Exception):
+    """Raised for anything soarpack knows how to explain; the base of the tree."""
+
+    #: A short machine name for the class of problem (JSON error bodies, exit codes).
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = self.message if not self.hint else f"{self.message} {self.hint}"
+        return redact(text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, redacted, for JSON output."""
+        out: dict[str, Any] = {"kind": self.kind, "type": type(self).__name__, "message": str(self)}
+        return out
+
+
+@dataclass(frozen=True, order=True)
+class FieldError:
+    """One failing field: where it is (JSON pointer), which rule, and why."""
+
+    pointer: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.message} [{self.rule}]"
+
+
+class InputError(SoarpackError):
+    """Raised when inputs do not satisfy the action's input schema; nothing was sent."""
+
+    kind = "invalid_input"
+
+    def __init__(self, action: str, errors: list[FieldError]) -> None:
+        self.action = action
+        self.errors = sorted(errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        super().__init__(f"Invalid input for {action} ({len(self.errors)} problem(s)):\n{lines}")
+
+    @property
+    def fields(self) -> list[str]:
+        return [e.pointer for e in self.errors]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["action"] = self.action
+        out["errors"] = [
+            {"pointer": e.pointer, "rule": e.rule, "message": redact(e.message)}
+            for e in self.errors
+        ]
+        return out
+
+
+class ConfigError(SoarpackError):
+    """Raised when settings are missing or unusable, or a name does not exist."""
+
+    kind = "config"
+
+
+class PackError(SoarpackError):
+    """Raised when the pack itself is broken: manifest, schema, handler or reference."""
+
+    kind = "pack"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = sorted(problems)
+        lines = "\n".join(f"  - {where}: {what}" for where, what in self.problems)
+        super().__init__(f"The pack has {len(self.problems)} problem(s):\n{lines}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["problems"] = [{"where": w, "problem": redact(p)} for w, p in self.problems]
+        return out
+
+
+class CallError(SoarpackError):
+    """Raised when a vendor call did not produce a usable result."""
+
+    kind = "vendor"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        vendor_message: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.vendor_message = vendor_message
+        self.method = method
+        self.url = url
+        self.retry_after = retry_after
+        self.attempts = attempts
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        for key in ("status", "vendor_message", "method", "url", "retry_after"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = redact(value) if isinstance(value, str) else value
+        out["attempts"] = self.attempts
+        return out
+
+
+class AuthenticationError(CallError):
+    """Raised on 401, or when the vendor says the credential is invalid or expired."""
+
+    kind = "auth"
+
+
+class PermissionDeniedError(AuthenticationError):
+    """Raised on 403: the credential was accepted but may not do this."""
+
+    kind = "permission"
+
+
+class NotFoundError(CallError):
+    """Raised on 404: the object or endpoint does not exist."""
+
+    kind = "not_found"
+
+
+class ConflictError(CallError):
+    """Raised on 409: the vendor refused because of a concurrent change or use."""
+
+    kind = "conflict"
+
+
+class RateLimitedError(CallError):
+    """Raised on 429 once the retry budget is spent; `retry_after` says how long to wait."""
+
+    kind = "rate_limited"
+
+
+class InvalidRequestError(CallError):
+    """Raised on 400, 406, 413 or 422: the vendor rejected what we sent."""
+
+    kind = "invalid_request"
+
+
+class VendorError(CallError):
+    """Raised when a 200 answer's body says the call failed."""
+
+    kind = "vendor"
+
+
+class ServerError(CallError):
+    """Raised on 5xx once retries (where allowed) are spent."""
+
+    kind = "server"
+
+
+class MalformedResponseError(CallError):
+    """Raised when the answer is not JSON or not of the shape the action expects."""
+
+    kind = "malformed"
+
+
+class TransportError(CallError):
+    """Raised when the request got no HTTP answer at all."""
+
+    kind = "network"
+
+
+class RequestTimeout(TransportError):
+    """Raised when the connect, read or total time limit ran out."""
+
+    kind = "timeout"
+
+
+class ConnectionFailed(TransportError):
+    """Raised when no connection could be made; `reason` is dns, tls, refused, proxy or other."""
+
+    kind = "network"
+
+    def __init__(self, message: str, *, reason: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out

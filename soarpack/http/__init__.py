@@ -1,0 +1,1 @@
+"""HTTP toolkit shared by every connection."""

@@ -1,0 +1,449 @@
+"""One HTTP client per connection, on httpx.
+
+It owns what every vendor call shares: base URL policy (https, or http to loopback
+only), auth placement, timeouts, TLS, proxy, User-Agent, client-side rate limits,
+retries with backoff (tenacity), and turning every failure into our error tree via
+the table in `errormap`. It keeps no per-action state: what one invocation did is
+recorded in the `calls` list the caller passes in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import tenacity
+
+from soarpack import __version__, errors
+from soarpack.config import ConnectionSettings
+from soarpack.http import errormap
+from soarpack.http.errormap import Retry
+from soarpack.http.ratelimit import RateLimiter
+from soarpack.manifest import ConnectionSpec, RateLimitSpec
+from soarpack.redact import redact
+
+USER_AGENT = (
+    f"soarpack/{__version__} (+https://pypi.org/project/soarpack/) httpx/{httpx.__version__}"
+)
+_SNIPPET = 300  # characters of a non-JSON body quoted in an error
+# 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
+_BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP attempt, as shown in results and journals (URL already redacted)."""
+
+    method: str
+    url: str
+    status: int | None
+    duration_ms: float
+    attempt: int
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer: status, headers and the decoded JSON body."""
+
+    status: int
+    headers: httpx.Headers
+    data: Any
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, connection: str) -> httpx.URL:
+    """The base URL if acceptable: https anywhere, plain http only to loopback."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise errors.ConfigError(f"base_url of {connection!r} is not a URL: {exc}.") from None
+    if parsed.scheme == "https" and parsed.host:
+        return parsed
+    if parsed.scheme == "http" and parsed.host and is_loopback(parsed.host):
+        return parsed
+    raise errors.ConfigError(
+        f"base_url of {connection!r} must use https (plain http is allowed only to loopback "
+        f"addresses such as the sandbox); got {parsed.scheme}://{parsed.host}.",
+    )
+
+
+class _Attempt(Exception):
+    """Internal: a failed attempt carrying the error to raise and whether to retry."""
+
+    def __init__(self, error: errors.CallError, retry: Retry):
+        super().__init__(str(error))
+        self.error = error
+        self.retry = retry
+
+
+class ConnectionClient:
+    """The shared client of one connection. Thread-safe; reuse it across invocations."""
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        settings: ConnectionSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.base_url = check_base_url(str(settings.get("base_url")), spec.name)
+        self._sleep = sleep
+        self._limiters: dict[tuple[int, float], RateLimiter] = {}
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(
+                connect=float(settings.get("connect_timeout", 10)),
+                read=float(settings.get("read_timeout", 60)),
+                write=float(settings.get("read_timeout", 60)),
+                pool=float(settings.get("connect_timeout", 10)),
+            ),
+            verify=tls_context(settings),
+            proxy=settings.get("proxy"),
+            # Environment proxies, .netrc and friends are never picked up implicitly.
+            trust_env=False,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"ConnectionClient({self.spec.name!r}, base_url={str(self.base_url)!r})"
+
+    # -- the one way to call a vendor ---------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        side_effect: str,
+        calls: list[CallRecord],
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        rate_limit: RateLimitSpec | None = None,
+    ) -> Reply:
+        """Send one logical request (with retries as allowed) and return the decoded answer."""
+        params, json_body, headers = self._with_auth(params, json_body, headers)
+        max_attempts = int(self.settings.get("max_attempts", 4))
+        max_wait = float(self.settings.get("max_retry_wait", 60))
+        total = float(self.settings.get("total_timeout", 300))
+        limiter = self._limiter(rate_limit or self.spec.rate_limit)
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            upcoming = state.upcoming_sleep
+            return (
+                state.attempt_number >= max_attempts
+                or state.idle_for + upcoming > max_wait
+                or (state.seconds_since_start or 0) + upcoming > total
+            )
+
+        retrying = tenacity.Retrying(
+            stop=stop,
+            wait=_wait,
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, _Attempt) and exc.retry.allows(side_effect)
+            ),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        number = 0
+        try:
+            for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if limiter is not None:
+                        limiter.acquire(f"{method} {path}")
+                    return self._attempt(method, path, params, json_body, headers, calls, number)
+        except _Attempt as failed:
+            failed.error.attempts = number
+            raise failed.error from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    # -- pieces -------------------------------------------------------------------
+
+    def _with_auth(
+        self,
+        params: Mapping[str, Any] | None,
+        json_body: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
+        auth = self.spec.auth
+        value = auth.prefix + self.settings.secret(auth.setting)
+        params = dict(params or {})
+        headers = dict(headers or {})
+        body = dict(json_body) if json_body is not None else None
+        if auth.place == "body":
+            body = {**(body or {}), auth.name: value}
+        elif auth.place == "header":
+            headers[auth.name] = value
+        else:
+            params[auth.name] = value
+        return params, body, headers
+
+    def _limiter(self, rate: RateLimitSpec | None) -> RateLimiter | None:
+        if rate is None:
+            return None
+        key = (rate.requests, rate.per_seconds)
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(rate.requests, rate.per_seconds, sleep=self._sleep)
+        return self._limiters[key]
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+        calls: list[CallRecord],
+        number: int,
+    ) -> Reply:
+        request = self._http.build_request(
+            method, path, params=params or None, json=body, headers=headers
+        )
+        shown_url = redact(str(request.url))
+        started = time.perf_counter()
+
+        def record(status: int | None, error: str | None = None) -> None:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            calls.append(CallRecord(method, shown_url, status, elapsed, number, error))
+
+        try:
+            response = self._http.send(request)
+        except httpx.HTTPError as exc:
+            failure, retry = _transport_failure(exc, self.spec.name)
+            failure.method, failure.url = method, shown_url
+            record(None, failure.kind)
+            raise _Attempt(failure, retry) from None
+        record(response.status_code)
+        context: dict[str, Any] = {"method": method, "url": shown_url, "status": response.status_code}
+        if response.status_code >= 400:
+            rule = errormap.rule_for_status(response.status_code)
+            vendor_message = _vendor_message(response)
+            error = rule.error(
+                _status_message(self.spec.name, response.status_code, vendor_message),
+                hint=rule.hint,
+                vendor_message=vendor_message,
+                retry_after=_retry_after(response.headers),
+                **context,
+            )
+            raise _Attempt(error, rule.retry)
+        if response.status_code >= 300:
+            raise _Attempt(
+                errors.InvalidRequestError(
+                    f"{self.spec.name} answered with a redirect ({response.status_code}) to "
+                    f"{redact(response.headers.get('location', '?'))}.",
+                    hint="Check base_url: redirects are not followed, so credentials never travel to another host.",
+                    **context,
+                ),
+                Retry.NEVER,
+            )
+        data = _decode_json(response, self.spec.name, context)
+        self._check_vendor_error(data, context)
+        return Reply(response.status_code, response.headers, data)
+
+    def _check_vendor_error(self, data: Any, context: dict[str, Any]) -> None:
+        rules = self.spec.vendor_errors
+        if rules is None or not isinstance(data, dict):
+            return
+        if data.get(rules.status_field) not in rules.error_values:
+            return
+        parts: list[str] = []
+        for name in rules.message_fields:
+            value = data.get(name)
+            if isinstance(value, list):
+                parts.extend(str(v) for v in value if v)
+            elif value:
+                parts.append(str(value))
+        message = "; ".join(dict.fromkeys(parts)) or "no message given"
+        pattern = rules.auth_regex()
+        if pattern is not None and pattern.search(message):
+            error: errors.CallError = errors.AuthenticationError(
+                f"{self.spec.name} rejected the credential: {message}",
+                hint="Check the token in the connection settings.",
+                vendor_message=message,
+                **context,
+            )
+        else:
+            error = errors.VendorError(
+                f"{self.spec.name} reported a failure: {message}", vendor_message=message, **context
+            )
+        raise _Attempt(error, Retry.NEVER)
+
+
+def tls_context(settings: ConnectionSettings) -> ssl.SSLContext | bool:
+    if settings.get("verify_tls", True) is False:
+        return False  # only reachable with allow_insecure_tls: true (checked in config)
+    bundle = settings.get("ca_bundle")
+    try:
+        return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise errors.ConfigError(
+            f"ca_bundle {bundle!r} of {settings.connection!r} cannot be used: {exc}."
+        ) from None
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    """Honour the vendor's Retry-After / RateLimit-Reset; else exponential backoff with jitter."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Attempt) and exc.error.retry_after is not None:
+        return max(0.0, exc.error.retry_after)
+    return float(_BACKOFF(state))
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    for name in ("retry-after", "ratelimit-reset"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        raw = raw.strip()
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _vendor_message(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError):
+        text = response.text.strip()
+        return text[:_SNIPPET] if text and "<html" not in text[:200].lower() else None
+    if isinstance(data, dict):
+        for key in ("message", "msg", "errors", "error", "detail", "error_description"):
+            value = data.get(key)
+            if value:
+                return "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return None
+
+
+def _status_message(connection: str, status: int, vendor_message: str | None) -> str:
+    phrase = httpx.codes.get_reason_phrase(status) or "error"
+    said = f": {vendor_message}" if vendor_message else ""
+    return f"{connection} answered {status} {phrase}{said}."
+
+
+def _decode_json(response: httpx.Response, connection: str, context: dict[str, Any]) -> Any:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "unknown content type")
+        snippet = response.text[:_SNIPPET].replace("\n", " ") if kind.startswith("text/") else ""
+        raise _Attempt(
+            errors.MalformedResponseError(
+                f"{connection} answered {response.status_code} with a body that is not JSON ({kind})"
+                + (f": {snippet}" if snippet else "."),
+                hint="A proxy or captive portal may be answering instead of the vendor; check base_url.",
+                **context,
+            ),
+            Retry.READS,
+        ) from None
+
+
+def _transport_failure(exc: httpx.HTTPError, connection: str) -> tuple[errors.CallError, Retry]:
+    """Map an httpx transport exception to our error and its retry rule."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return errors.RequestTimeout(
+            f"Connecting to {connection} timed out.",
+            hint="Check the network path and connect_timeout.",
+        ), errormap.CONNECT_RETRY
+    if isinstance(exc, httpx.ReadTimeout):
+        return errors.RequestTimeout(
+            f"{connection} did not answer in time.",
+            hint="Raise read_timeout or narrow the request.",
+        ), errormap.READ_TIMEOUT_RETRY
+    if isinstance(exc, httpx.WriteTimeout):
+        return errors.RequestTimeout(
+            f"Sending the request to {connection} timed out."
+        ), errormap.WRITE_TIMEOUT_RETRY
+    if isinstance(exc, httpx.PoolTimeout):
+        return errors.RequestTimeout(
+            f"No free connection to {connection} in time."
+        ), errormap.POOL_TIMEOUT_RETRY
+    if isinstance(exc, httpx.ProxyError):
+        return errors.ConnectionFailed(
+            f"The proxy refused or failed the connection to {connection}: {exc}", reason="proxy"
+        ), errormap.CONNECT_RETRY
+    if isinstance(exc, httpx.ConnectError):
+        reason = _connect_reason(exc)
+        words = {
+            "dns": "its host name does not resolve (DNS)",
+            "tls": "the TLS handshake failed (certificate or protocol)",
+            "refused": "the connection was refused",
+        }.get(reason, "the connection failed")
+        hints = {
+            "dns": "Check base_url's host name.",
+            "tls": "Check the certificate chain; set ca_bundle for a private CA.",
+            "refused": "Check base_url's host and port, and that the service is up.",
+        }
+        # A TLS failure will not fix itself by retrying.
+        retry = Retry.NEVER if reason == "tls" else errormap.CONNECT_RETRY
+        return errors.ConnectionFailed(
+            f"Cannot reach {connection}: {words} ({exc}).", reason=reason, hint=hints.get(reason)
+        ), retry
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return errors.ConnectionFailed(
+            f"Cannot reach {connection}: {exc}.", reason="other"
+        ), Retry.NEVER
+    return errors.TransportError(
+        f"The connection to {connection} broke: {type(exc).__name__}: {exc}."
+    ), errormap.READ_TIMEOUT_RETRY
+
+
+def _connect_reason(exc: BaseException) -> str:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        if isinstance(seen, ConnectionRefusedError):
+            return "refused"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    if (
+        "name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
+        return "dns"
+    if "certificate" in text or "ssl" in text or "tls" in text:
+        return "tls"
+    if "refused" in text:
+        return "refused"
+    return "other"

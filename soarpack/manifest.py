@@ -1,0 +1,122 @@
+"""Typed views of manifest.yaml entries.
+
+The manifest is checked against `schemas/manifest.schema.json` first; these models
+only give the engine attribute access to what that check already guaranteed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SideEffect = Literal["read", "write", "destructive"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class RateLimitSpec(_Model):
+    requests: int
+    per_seconds: float
+
+
+class AuthSpec(_Model):
+    place: Literal["body", "header", "query"]
+    name: str
+    setting: str
+    prefix: str = ""
+
+
+class VendorErrorSpec(_Model):
+    status_field: str
+    error_values: list[str | int | bool]
+    message_fields: list[str]
+    auth_pattern: str | None = None
+
+    def auth_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.auth_pattern) if self.auth_pattern else None
+
+
+class ConnectionSpec(_Model):
+    name: str
+    title: str
+    description: str
+    settings: dict[str, Any]
+    auth: AuthSpec
+    vendor_errors: VendorErrorSpec | None = None
+    rate_limit: RateLimitSpec | None = None
+    test_action: str
+
+
+class QueryClauses(_Model):
+    into: str
+    fields: dict[str, str]
+
+
+class HttpSpec(_Model):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    query: list[str] = Field(default_factory=list)
+    body: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict)
+    query_clauses: QueryClauses | None = None
+    paging: Literal["limit_skip"] | None = None
+    records: str | None = None
+    output: str | None = None
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{([A-Za-z_][A-Za-z0-9_]*)}", self.path)
+
+    def input_names(self) -> set[str]:
+        """Every input this description places somewhere."""
+        names = (
+            set(self.query) | set(self.body) | set(self.headers.values()) | set(self.path_params)
+        )
+        if self.query_clauses:
+            names |= set(self.query_clauses.fields) | {self.query_clauses.into}
+        if self.paging == "limit_skip":
+            names |= {"limit", "skip", "all_pages", "max_records"}
+        return names
+
+
+class ActionSpec(_Model):
+    name: str
+    title: str
+    description: str
+    connection: str
+    side_effect: SideEffect
+    handler: str | None = None
+    http: HttpSpec | None = None
+    rate_limit: RateLimitSpec | None = None
+    input: dict[str, Any]
+    output: dict[str, Any]
+    examples: list[dict[str, Any]]
+
+    @property
+    def vendor(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+class PackInfo(_Model):
+    name: str
+    title: str
+    description: str = ""
+
+
+class Manifest(_Model):
+    pack: PackInfo
+    connections: dict[str, ConnectionSpec]
+    actions: dict[str, ActionSpec]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Manifest:
+        """Build from the raw YAML mapping (already schema-checked), naming each entry."""
+        return cls(
+            pack=PackInfo(**data["pack"]),
+            connections={n: ConnectionSpec(name=n, **c) for n, c in data["connections"].items()},
+            actions={n: ActionSpec(name=n, **a) for n, a in data["actions"].items()},
+        )

@@ -1,0 +1,163 @@
+"""Finding and loading a pack: manifest, schemas and action handlers.
+
+A pack is a folder with `manifest.yaml`, `schemas/`, `actions/` and `playbooks/`.
+Which one is used, first match wins:
+
+1. `--pack DIR` on the command line, or the `pack_dir` argument in Python;
+2. the `SOARPACK_PACK` environment variable;
+3. the source checkout this engine runs from (the folder above `soarpack/`);
+4. the copy shipped inside the installed wheel (`soarpack/_pack`).
+
+Nothing is loaded at import time; handlers are imported on first use, from the
+pack folder by path, under the `soarpack._pack_actions` namespace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from soarpack.errors import ConfigError, PackError
+from soarpack.manifest import ActionSpec, ConnectionSpec, Manifest
+from soarpack.schemas import SchemaStore, pointer_of
+
+PACK_ENV = "SOARPACK_PACK"
+MANIFEST_FILE = "manifest.yaml"
+MANIFEST_SCHEMA = "manifest.schema.json"
+_ENGINE_DIR = Path(__file__).resolve().parent
+
+Handler = Callable[..., Any]
+
+
+def find_pack_dir(
+    explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    """The pack folder to use (see the module docstring for the order)."""
+    env = os.environ if env is None else env
+    for candidate, origin in ((explicit, "--pack"), (env.get(PACK_ENV), PACK_ENV)):
+        if candidate:
+            path = Path(candidate).expanduser().resolve()
+            if not (path / MANIFEST_FILE).is_file():
+                raise ConfigError(f"{origin} points at {path}, which has no {MANIFEST_FILE}.")
+            return path
+    for path in (_ENGINE_DIR.parent, _ENGINE_DIR / "_pack"):
+        if (path / MANIFEST_FILE).is_file():
+            return path
+    raise ConfigError(f"No pack found: set {PACK_ENV} or pass --pack DIR.")
+
+
+class Pack:
+    """A loaded pack. Construct with `Pack.load()`; the manifest is schema-checked on load."""
+
+    def __init__(self, root: Path, raw: dict[str, Any], manifest: Manifest, schemas: SchemaStore):
+        self.root = root
+        self.raw = raw
+        self.manifest = manifest
+        self.schemas = schemas
+        self._handlers: dict[str, Handler] = {}
+
+    @classmethod
+    def load(cls, pack_dir: str | os.PathLike[str] | None = None) -> Pack:
+        root = find_pack_dir(pack_dir)
+        schemas = SchemaStore(root / "schemas")
+        manifest_path = root / MANIFEST_FILE
+        try:
+            raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise PackError([(str(manifest_path), f"not valid YAML: {exc}")]) from None
+        if not isinstance(raw, dict):
+            raise PackError([(str(manifest_path), "must be a mapping")])
+        meta = schemas.files.get(MANIFEST_SCHEMA)
+        if meta is None:
+            raise PackError([(str(root / "schemas"), f"{MANIFEST_SCHEMA} is missing")])
+        problems = [
+            (f"{MANIFEST_FILE}#{pointer_of(e.absolute_path) or '/'}", e.message)
+            for e in schemas.validator(meta).iter_errors(raw)
+        ]
+        if problems:
+            raise PackError(problems)
+        return cls(root, raw, Manifest.from_data(raw), schemas)
+
+    # -- lookups ------------------------------------------------------------------
+
+    @property
+    def actions(self) -> dict[str, ActionSpec]:
+        return self.manifest.actions
+
+    @property
+    def connections(self) -> dict[str, ConnectionSpec]:
+        return self.manifest.connections
+
+    def action(self, name: str) -> ActionSpec:
+        try:
+            return self.actions[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown action {name!r}.", hint=_suggest(name, self.actions)
+            ) from None
+
+    def connection(self, name: str) -> ConnectionSpec:
+        try:
+            return self.connections[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown connection {name!r}.", hint=_suggest(name, self.connections)
+            ) from None
+
+    @cached_property
+    def playbooks_dir(self) -> Path:
+        return self.root / "playbooks"
+
+    # -- handlers -----------------------------------------------------------------
+
+    def handler(self, action: ActionSpec) -> Handler | None:
+        """The action's Python handler, imported from the pack by path (cached)."""
+        if action.handler is None:
+            return None
+        found = self._handlers.get(action.handler)
+        if found is None:
+            found = load_handler(self.root / "actions", action.handler)
+            self._handlers[action.handler] = found
+        return found
+
+
+def load_handler(actions_dir: Path, ref: str) -> Handler:
+    """Import `path/to/file.py:function` from `actions_dir`; PackError if it does not resolve."""
+    rel, _, func_name = ref.partition(":")
+    path = (actions_dir / rel).resolve()
+    if not path.is_file() or actions_dir.resolve() not in path.parents:
+        raise PackError([(f"handler {ref}", f"no file {rel} under {actions_dir}")])
+    module_name = "soarpack._pack_actions." + rel.removesuffix(".py").replace("/", ".")
+    module = sys.modules.get(module_name)
+    if module is None or getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise PackError([(f"handler {ref}", "cannot be imported")])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # a broken handler file is a pack problem, not a crash
+            del sys.modules[module_name]
+            raise PackError(
+                [(f"handler {ref}", f"import failed: {type(exc).__name__}: {exc}")]
+            ) from exc
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise PackError([(f"handler {ref}", f"{rel} has no function {func_name}")])
+    return func  # type: ignore[no-any-return]
+
+
+def _suggest(name: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3)
+    if close:
+        return "Did you mean: " + ", ".join(close) + "?"
+    return "Run `soarpack actions list` to see what exists."

@@ -1,0 +1,208 @@
+"""JSON Schema handling: one registry of the pack's `schemas/`, cached validators,
+defaults, plain-words field errors, and the walk that finds semantic tags.
+
+Every file under `schemas/` is registered under its path relative to that folder
+(`netskope/v1.json`), so a `$ref` written in the manifest or in a schema file is a
+plain relative path and resolves offline.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from soarpack.errors import FieldError
+
+Schema = dict[str, Any]
+
+SECRET_KEY = "x-secret"
+SEMANTIC_KEY = "x-semantic"
+ERROR_KEY = "x-error"
+
+
+class SchemaStore:
+    """The pack's schema files, and validators compiled once per schema."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, Schema] = {}
+        resources = []
+        for path in sorted(root.rglob("*.json")):
+            rel = path.relative_to(root).as_posix()
+            contents = json.loads(path.read_text(encoding="utf-8"))
+            self.files[rel] = contents
+            resources.append((rel, Resource.from_contents(contents, DRAFT202012)))
+        self.registry: Registry[Any] = Registry().with_resources(resources)
+        self._validators: dict[int, Draft202012Validator] = {}
+
+    def validator(self, schema: Schema) -> Draft202012Validator:
+        """A compiled validator for `schema` (cached; schemas are not mutated after load)."""
+        key = id(schema)
+        found = self._validators.get(key)
+        if found is None:
+            found = Draft202012Validator(
+                schema,
+                registry=self.registry,
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
+            )
+            self._validators[key] = found
+        return found
+
+    def resolve(self, schema: Schema, base: str = "") -> tuple[Schema, str]:
+        """Follow `$ref`s until a schema without one; returns it and its base URI."""
+        for _ in range(32):  # a chain longer than this is a cycle
+            ref = schema.get("$ref")
+            if not isinstance(ref, str):
+                return schema, base
+            target = self.registry.resolver(base_uri=base).lookup(ref).contents
+            if not isinstance(target, dict):
+                raise Unresolvable(ref=ref)
+            # Sibling keywords (description, x-semantic...) refine the target.
+            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+            if "$ref" not in target:
+                schema.pop("$ref", None)
+            # Refs inside the target are relative to the document it lives in.
+            base = urljoin(base, ref).split("#", 1)[0]
+        raise Unresolvable(ref=str(schema.get("$ref")))
+
+    def check_refs(self, schema: Any, base: str = "") -> list[str]:
+        """Every `$ref` under `schema` that does not resolve, as messages."""
+        problems: list[str] = []
+        for ref, ref_base in _refs(schema, base):
+            try:
+                self.registry.resolver(base_uri=ref_base).lookup(ref)
+            except Unresolvable:
+                problems.append(f"$ref {ref!r} does not resolve")
+        return problems
+
+    # -- defaults -------------------------------------------------------------------
+
+    def apply_defaults(self, schema: Schema, instance: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `instance` with the defaults of absent top-level properties filled in."""
+        out = dict(instance)
+        for name, prop in self.properties(schema).items():
+            if name not in out and "default" in prop:
+                out[name] = copy.deepcopy(prop["default"])
+        return out
+
+    def properties(self, schema: Schema, base: str = "") -> dict[str, Schema]:
+        """Top-level properties of an object schema, through `$ref` and `allOf`, resolved."""
+        schema, base = self.resolve(schema, base)
+        found: dict[str, Schema] = {}
+        for part in schema.get("allOf", []):
+            found.update(self.properties(part, base))
+        for name, prop in schema.get("properties", {}).items():
+            found[name] = self.resolve(prop, base)[0]
+        return found
+
+    # -- errors ---------------------------------------------------------------------
+
+    def errors(self, schema: Schema, instance: Any) -> list[FieldError]:
+        """Every way `instance` breaks `schema`, each naming its field and rule, sorted."""
+        found: list[FieldError] = []
+        for error in self.validator(schema).iter_errors(instance):
+            found.extend(_field_errors(error))
+        return sorted(set(found))
+
+    # -- semantic tags --------------------------------------------------------------
+
+    def semantic_fields(self, schema: Schema) -> list[tuple[str, str]]:
+        """(JSON pointer, semantic type) for each tagged field; `*` stands for array items."""
+        return sorted(set(self._walk_semantic(schema, "", "", frozenset())))
+
+    def _walk_semantic(
+        self, schema: Any, pointer: str, base: str, seen: frozenset[str]
+    ) -> Iterator[tuple[str, str]]:
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            key = f"{base}|{ref}"
+            if key in seen:  # recursive schema
+                return
+            seen = seen | {key}
+        schema, base = self.resolve(schema, base)
+        if isinstance(schema.get(SEMANTIC_KEY), str):
+            yield pointer or "/", schema[SEMANTIC_KEY]
+        for name, prop in schema.get("properties", {}).items():
+            yield from self._walk_semantic(prop, f"{pointer}/{name}", base, seen)
+        if isinstance(schema.get("items"), dict):
+            yield from self._walk_semantic(schema["items"], f"{pointer}/*", base, seen)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for part in schema.get(key, []):
+                yield from self._walk_semantic(part, pointer, base, seen)
+
+
+def _refs(schema: Any, base: str) -> Iterator[tuple[str, str]]:
+    if isinstance(schema, dict):
+        if isinstance(schema.get("$ref"), str):
+            yield schema["$ref"], base
+        for key, value in schema.items():
+            if key not in ("const", "enum", "examples", "default"):
+                yield from _refs(value, base)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _refs(item, base)
+
+
+def pointer_of(path: Any) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def _field_errors(error: ValidationError) -> list[FieldError]:
+    """Turn one jsonschema error into field errors a person can act on."""
+    at = pointer_of(error.absolute_path)
+    rule = str(error.validator)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+
+    if rule == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [FieldError(f"{at}/{missing}", "required", "is required")]
+    if rule == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in allowed)
+        return [
+            FieldError(f"{at}/{k}", "additionalProperties", "is not a known field") for k in extra
+        ]
+    if rule in ("oneOf", "anyOf") and isinstance(instance, dict):
+        # Name the fields that took part in the choice, so "timeperiod and starttime
+        # together" points at both rather than at the whole input.
+        involved = sorted(_required_names(schema.get(rule, [])) & set(instance))
+        message = schema.get(ERROR_KEY) or "does not match exactly one of the allowed combinations"
+        if rule == "anyOf":
+            message = schema.get(ERROR_KEY) or "does not match any of the allowed combinations"
+        if involved:
+            given = ", ".join(f"`{n}`" for n in involved)
+            return [FieldError(f"{at}/{n}", rule, f"{message} (given: {given})") for n in involved]
+        return [FieldError(at, rule, f"{message} (none given)")]
+    if rule == "enum":
+        options = ", ".join(json.dumps(o) for o in schema.get("enum", []))
+        return [FieldError(at, rule, f"{json.dumps(instance)} is not one of {options}")]
+    if rule == "pattern" and ERROR_KEY not in schema:
+        return [
+            FieldError(at, rule, f"does not match the required pattern {schema.get('pattern')}")
+        ]
+    message = schema.get(ERROR_KEY) or error.message
+    return [FieldError(at, rule, str(message))]
+
+
+def _required_names(branches: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for branch in branches:
+        if isinstance(branch, dict):
+            names.update(branch.get("required", []))
+            for key in ("not", "anyOf", "allOf", "oneOf"):
+                inner = branch.get(key)
+                names |= _required_names(inner if isinstance(inner, list) else [inner])
+    return names

@@ -1,0 +1,105 @@
+"""Shared fixtures.
+
+Every test runs with proxy and credential variables stripped from the environment,
+and with the process-wide secret registry reset, so no test depends on the machine
+it runs on or on another test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from soarpack.config import Config
+from soarpack.engine import Engine
+from soarpack.pack import Pack
+from soarpack.redact import forget_all_secrets
+
+REPO = Path(__file__).resolve().parents[1]
+BASE_URL = "https://tenant.example.goskope.com"
+# A token that must never appear in any output; tests search for it.
+CANARY = "CANARY-tok-7f3a9c1e5b"
+
+_STRIPPED = re.compile(
+    r"^(https?_proxy|all_proxy|no_proxy|ssl_cert_file|ssl_cert_dir|requests_ca_bundle|curl_ca_bundle"
+    r"|netrc|soarpack_.*|.*_token|.*_secret|.*_api_key|.*_password)$",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if _STRIPPED.match(name):
+            monkeypatch.delenv(name)
+    forget_all_secrets()
+    yield
+    forget_all_secrets()
+
+
+@pytest.fixture(scope="session")
+def pack() -> Pack:
+    return Pack.load(REPO)
+
+
+def settings_env(connection: str = "netskope", **values: Any) -> dict[str, str]:
+    """Environment variables that configure one connection."""
+    base = {"base_url": BASE_URL, "token": CANARY, "max_attempts": 3, "max_retry_wait": 30}
+    base.update(values)
+    return {f"SOARPACK_{connection.upper()}_{k.upper()}": str(v) for k, v in base.items()}
+
+
+class Sleeps(list[float]):
+    """A sleep that records instead of waiting (injected, never patched in)."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+EngineFactory = Callable[..., Engine]
+
+
+@pytest.fixture
+def make_engine(pack: Pack, sleeps: Sleeps) -> Iterator[EngineFactory]:
+    """Build an Engine over an injected transport; closed after the test."""
+    made: list[Engine] = []
+
+    def factory(
+        transport: httpx.BaseTransport, connection: str = "netskope", **settings: Any
+    ) -> Engine:
+        engine = Engine(
+            pack,
+            Config(env=settings_env(connection, **settings)),
+            transports={connection: transport},
+            sleep=sleeps,
+        )
+        made.append(engine)
+        return engine
+
+    yield factory
+    for engine in made:
+        engine.close()
+
+
+@pytest.fixture
+def router() -> Iterator[respx.Router]:
+    """A respx router for BASE_URL; every declared route must be called."""
+    mock = respx.Router(base_url=BASE_URL, assert_all_called=True)
+    yield mock
+    mock.assert_all_called()
+
+
+def transport_for(router: respx.Router) -> httpx.MockTransport:
+    return httpx.MockTransport(router.handler)

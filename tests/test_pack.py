@@ -1,0 +1,154 @@
+"""Finding and loading packs; `soarpack validate`'s checks on broken packs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from soarpack.checks import pack_problems
+from soarpack.errors import ConfigError, PackError
+from soarpack.pack import Pack, find_pack_dir
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "pack"
+    for part in ("schemas", "actions", "playbooks"):
+        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "manifest.yaml", root / "manifest.yaml")
+    return root
+
+
+def edit_manifest(root: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    path = root / "manifest.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_pack_dir_precedence(pack_copy: Path) -> None:
+    assert find_pack_dir(pack_copy, env={}) == pack_copy
+    assert find_pack_dir(None, env={"SOARPACK_PACK": str(pack_copy)}) == pack_copy
+    assert find_pack_dir(None, env={}) == REPO  # the checkout this engine runs from
+
+
+def test_pack_dir_without_manifest_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"has no manifest\.yaml"):
+        find_pack_dir(tmp_path, env={})
+
+
+def test_manifest_schema_is_enforced_on_load_with_locations(pack_copy: Path) -> None:
+    def break_it(data: dict[str, Any]) -> None:
+        data["actions"]["netskope.alerts.list"]["side_effect"] = "maybe"
+        del data["actions"]["netskope.clients.list"]["title"]
+
+    edit_manifest(pack_copy, break_it)
+    with pytest.raises(PackError) as caught:
+        Pack.load(pack_copy)
+    where = [w for w, _ in caught.value.problems]
+    assert "manifest.yaml#/actions/netskope.alerts.list/side_effect" in where
+    assert "manifest.yaml#/actions/netskope.clients.list" in where
+
+
+def test_unknown_action_suggests_close_names(pack: Pack) -> None:
+    with pytest.raises(ConfigError, match=r"Did you mean: netskope\.alerts\.list"):
+        pack.action("netskope.alert.list")
+
+
+def test_handlers_load_under_the_soarpack_namespace(pack: Pack) -> None:
+    handler = pack.handler(pack.action("netskope.clients.list"))
+    assert handler is not None and handler.__module__ == "soarpack._pack_actions.netskope.clients"
+
+
+def test_the_shipped_pack_is_valid(pack: Pack) -> None:
+    assert pack_problems(pack, REPO / "tests") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "problem"),
+    [
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.list"]["input"]["properties"].update(
+                limit={"type": "integr"}
+            ),
+            "actions.netskope.alerts.list.input#/properties/limit/type",
+            "not a valid JSON Schema",
+            id="invalid-schema",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.list"]["input"]["properties"].update(
+                query={"$ref": "netskope/nope.json"}
+            ),
+            "actions.netskope.alerts.list.input",
+            "does not resolve",
+            id="dangling-ref",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.clients.list"].update(
+                handler="netskope/clients.py:nothing_here"
+            ),
+            "actions.netskope.clients.list.handler",
+            "has no function nothing_here",
+            id="missing-handler",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.list"]["examples"].append({"timeperiod": 5}),
+            "actions.netskope.alerts.list.examples[3]",
+            "is not one of",
+            id="bad-example",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.report"]["http"]["query"].remove("groupby"),
+            "actions.netskope.alerts.report.http",
+            "'groupby' is declared but never sent",
+            id="unplaced-input",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.list"]["input"]["properties"]["user"].update(
+                {"x-semantic": "e-mail"}
+            ),
+            "actions.netskope.alerts.list.input/user",
+            "unknown x-semantic 'e-mail'",
+            id="unknown-semantic",
+        ),
+        pytest.param(
+            lambda d: d["connections"]["netskope"].update(test_action="netskope.alerts.nothing"),
+            "connections.netskope.test_action",
+            "must be a read action",
+            id="bad-test-action",
+        ),
+    ],
+)
+def test_validate_finds_each_problem_with_its_location(
+    pack_copy: Path, change: Callable[[dict[str, Any]], None], where: str, problem: str
+) -> None:
+    edit_manifest(pack_copy, change)
+    found = pack_problems(Pack.load(pack_copy))
+    assert any(w.startswith(where) and problem in p for w, p in found), found
+
+
+def test_validate_requires_a_test_per_action(pack_copy: Path) -> None:
+    tests = pack_copy / "tests"
+    tests.mkdir()
+    (tests / "test_some.py").write_text(
+        'ACTIONS = ["netskope.alerts.list", "netskope.clients.list"]\n'
+    )
+    found = pack_problems(Pack.load(pack_copy), tests)
+    assert ("actions.netskope.alerts.report", "no test under tests/ invokes it by name") in found
+    assert not any(w == "actions.netskope.alerts.list" for w, _ in found)
+
+
+def test_validate_reports_everything_sorted(pack_copy: Path) -> None:
+    def break_two(data: dict[str, Any]) -> None:
+        data["actions"]["netskope.alerts.report"]["examples"].append({"groupby": "user bad"})
+        data["actions"]["netskope.alerts.list"]["examples"].append({"timeperiod": 5})
+
+    edit_manifest(pack_copy, break_two)
+    found = pack_problems(Pack.load(pack_copy))
+    assert len(found) >= 2 and found == sorted(found)
