@@ -1,0 +1,359 @@
+"""A simulator of the Netskope REST API v1: clients, alerts and report.
+
+It answers the way v1 does, quirks included: the token travels as a parameter (URL
+query, JSON body or form body; the body wins), bad input comes back as HTTP 200 with
+`"status": "error"`, and a bad token is a 403 (or, with `auth_failure_status=200`,
+another error-in-a-200). Admin endpoints under `/_sandbox/` let tests queue faults and
+read the request log; the app is only ever served on loopback (see `server.py`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from soarpack.sandbox.data import ALERT_TYPES, Record
+from soarpack.sandbox.faults import apply_fault
+from soarpack.sandbox.query import Predicate, QueryError, compile_query, field_values
+from soarpack.sandbox.state import SandboxState
+
+__all__ = ["AUTH_ERROR_MESSAGE", "create_netskope_app"]
+
+AUTH_ERROR_MESSAGE = "Invalid token. Check the REST API v1 token in Settings > Tools > REST API v1."
+DEFAULT_LIMIT = 100
+CLIENTS_MAX_LIMIT = 4999
+ALERTS_MAX_LIMIT = 9999
+TIMEPERIODS = (3600, 86400, 604800, 2592000, 5184000, 7776000)
+# Report types that are event streams; the sandbox holds no events, so they report nothing.
+EVENT_REPORT_TYPES = ("page", "application", "audit", "infrastructure", "network")
+_ALERT_TYPES_BY_KEY = {name.lower(): name for name in ALERT_TYPES}
+_TIME_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("timeperiod",),
+    ("starttime", "endtime"),
+    ("insertionstarttime", "insertionendtime"),
+)
+_TIME_GROUPS_TEXT = "timeperiod, starttime/endtime or insertionstarttime/insertionendtime"
+
+
+class BadRequest(Exception):
+    """Input the vendor would refuse; becomes a v1 error envelope in a 200."""
+
+
+def _error_body(message: str) -> dict[str, Any]:
+    return {"status": "error", "errorCode": "General Error", "errors": [message]}
+
+
+# --- parameters ---------------------------------------------------------------------
+
+
+class Params:
+    """Merged request parameters, read the lenient way v1 reads them.
+
+    Values from a URL or a form are strings, from JSON anything; both are accepted.
+    An empty string counts as absent, as it does for a form field left blank.
+    """
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def text(self, name: str) -> str | None:
+        value = self._values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        raise BadRequest(f"{name} must be a single value, not {type(value).__name__}")
+
+    def integer(self, name: str, minimum: int, maximum: int | None = None) -> int | None:
+        raw = self._values.get(name)
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise BadRequest(f"{name} must be an integer")
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise BadRequest(f"{name} must be {bounds}, got {value}")
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise BadRequest(f"{name} must be true or false, got {raw!r}")
+
+
+def _page(params: Params, records: list[Record], max_limit: int) -> list[Record]:
+    limit = params.integer("limit", 1, max_limit)
+    skip = params.integer("skip", 0)
+    start = skip or 0
+    return records[start : start + (limit or DEFAULT_LIMIT)]
+
+
+def _query_filter(params: Params) -> Predicate:
+    try:
+        return compile_query(params.text("query"))
+    except QueryError as exc:
+        raise BadRequest(f"Invalid query: {exc}") from None
+
+
+def _time_filter(params: Params, now: int) -> Predicate:
+    """The record test for the request's one time group; v1 insists on exactly one."""
+    present = [g for g in _TIME_GROUPS if any(params.text(k) is not None for k in g)]
+    if len(present) > 1:
+        raise BadRequest(f"Use only one of {_TIME_GROUPS_TEXT}, not a combination")
+    if not present:
+        raise BadRequest(f"One of {_TIME_GROUPS_TEXT} is required")
+    group = present[0]
+    if group == ("timeperiod",):
+        period = params.integer("timeperiod", 0)
+        if period not in TIMEPERIODS:
+            allowed = ", ".join(str(p) for p in TIMEPERIODS)
+            raise BadRequest(f"timeperiod must be one of {allowed} (seconds), got {period}")
+        oldest = now - period
+        return lambda record: _epoch(record, "timestamp") > oldest
+    start_key, end_key = group
+    start = params.integer(start_key, 0)
+    end = params.integer(end_key, 0)
+    if start is None:
+        raise BadRequest(f"{end_key} needs {start_key} as well")
+    if end is None:
+        raise BadRequest(f"{start_key} needs {end_key} as well")
+    if start > end:
+        raise BadRequest(f"{start_key} must not be after {end_key}")
+    field = "timestamp" if start_key == "starttime" else "_insertion_epoch_timestamp"
+    return lambda record: start < _epoch(record, field) <= end
+
+
+def _epoch(record: Mapping[str, Any], field: str) -> int:
+    value = record.get(field)
+    return value if isinstance(value, int) else 0
+
+
+def _acked_filter(params: Params) -> Predicate:
+    acked = params.boolean("acked")
+    if acked is None:
+        return lambda record: True
+    wanted = "true" if acked else "false"
+    return lambda record: str(record.get("acked")).lower() == wanted
+
+
+def _alert_type_filter(params: Params) -> Predicate:
+    raw = params.text("type")
+    if raw is None:
+        return lambda record: True
+    key = raw.lower()
+    if key not in _ALERT_TYPES_BY_KEY:
+        raise BadRequest(f"Invalid type {raw!r}; valid types are: {', '.join(ALERT_TYPES)}")
+    return lambda record: str(record.get("alert_type", "")).lower() == key
+
+
+def _alert_filters(params: Params, now: int) -> list[Predicate]:
+    return [_time_filter(params, now), _acked_filter(params), _query_filter(params)]
+
+
+# --- vendor endpoints ---------------------------------------------------------------
+
+
+def _clients(state: SandboxState, params: Params) -> list[Record]:
+    matches = _query_filter(params)
+    found = [client for client in state.clients if matches(client)]
+    found.sort(key=lambda record: str(record.get("_id")))
+    return _page(params, found, CLIENTS_MAX_LIMIT)
+
+
+def _alerts(state: SandboxState, params: Params) -> list[Record]:
+    filters = [*_alert_filters(params, state.clock), _alert_type_filter(params)]
+    found = [alert for alert in state.alerts if all(test(alert) for test in filters)]
+    found.sort(key=lambda record: (-_epoch(record, "timestamp"), str(record.get("_id"))))
+    return _page(params, found, ALERTS_MAX_LIMIT)
+
+
+def _report(state: SandboxState, params: Params) -> list[Record]:
+    kind = params.text("type")
+    kinds = ("alert", *EVENT_REPORT_TYPES)
+    if kind is None or kind.lower() not in kinds:
+        raise BadRequest(f"type must be one of {', '.join(kinds)}, got {kind!r}")
+    groupby = params.text("groupby")
+    if groupby is None:
+        raise BadRequest("groupby is required: the field to count by, e.g. user")
+    filters = _alert_filters(params, state.clock)
+    if kind.lower() != "alert":
+        return []
+    counts: Counter[Any] = Counter()
+    for alert in state.alerts:
+        if all(test(alert) for test in filters):
+            # A record counts once per distinct value, even if a list repeats it.
+            values = {v for v in field_values(alert, groupby) if _groupable(v)}
+            counts.update(values)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], _sort_key(item[0])))
+    return [{groupby: value, "count": count} for value, count in ranked]
+
+
+def _groupable(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    # Numbers before strings, each in natural order, so mixed groups still sort.
+    if isinstance(value, (int, float)):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+Handler = Callable[[SandboxState, Params], list[Record]]
+
+
+async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
+    """The body's parameters, or an error message if it cannot be read as v1 would."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}, None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), None
+    if content_type == "multipart/form-data":
+        return {}, "Multipart bodies are not supported; send JSON or a urlencoded form"
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}, "The request body is not valid JSON"
+    if not isinstance(parsed, dict):
+        return {}, "The request body must be a JSON object"
+    return parsed, None
+
+
+def _vendor_endpoint(
+    state: SandboxState, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        query = dict(request.query_params)
+        body, body_error = await _read_body(request)
+        entry: dict[str, Any] = {
+            "time": time.time(),
+            "method": request.method,
+            "path": request.url.path,
+            "query": state.redact(query),
+            "body": state.redact(body),
+            "fault": None,
+            # Stays 499 only if the caller went away mid-answer (a delay outlasting
+            # an in-process timeout), so the log still shows the attempt.
+            "status": 499,
+        }
+        try:
+            response = await _answer(state, handler, entry, query, body, body_error)
+            entry["status"] = response.status_code
+            return response
+        except Exception:
+            entry["status"] = 500
+            raise
+        finally:
+            state.log_request(entry)
+
+    return endpoint
+
+
+async def _answer(
+    state: SandboxState,
+    handler: Handler,
+    entry: dict[str, Any],
+    query: dict[str, Any],
+    body: dict[str, Any],
+    body_error: str | None,
+) -> Response:
+    fault = state.faults.take()
+    if fault is not None:
+        entry["fault"] = fault
+        forced = await apply_fault(fault)
+        if forced is not None:
+            return forced
+    if body_error is not None:
+        return JSONResponse(_error_body(body_error))
+    params = {**query, **body}
+    token = params.get("token")
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), state.token.encode()):
+        return JSONResponse(_error_body(AUTH_ERROR_MESSAGE), status_code=state.auth_failure_status)
+    try:
+        data = handler(state, Params(params))
+    except BadRequest as exc:
+        return JSONResponse(_error_body(str(exc)))
+    return JSONResponse({"status": "success", "msg": "", "data": data})
+
+
+# --- admin endpoints ----------------------------------------------------------------
+
+
+def _from_loopback(request: Request) -> bool:
+    # Defence in depth behind start_server's loopback-only bind. Only a parseable
+    # non-loopback address is refused: in-process callers may name themselves oddly.
+    host = request.client.host if request.client else None
+    if not host:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def _admin_faults(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        if not _from_loopback(request):
+            return JSONResponse({"status": "error", "error": "not found"}, status_code=404)
+        if request.method == "GET":
+            return JSONResponse({"status": "ok", "pending": state.faults.pending()})
+        if request.method == "DELETE":
+            return JSONResponse({"status": "ok", "cleared": state.faults.clear()})
+        try:
+            payload = json.loads(await request.body() or b"{}")
+            if not isinstance(payload, dict) or "fault" not in payload:
+                raise ValueError('send {"fault": {...}, "count": N}')
+            state.faults.push(payload["fault"], payload.get("count", 1))
+        except ValueError as exc:  # JSONDecodeError is a ValueError too
+            return JSONResponse({"status": "error", "error": str(exc)}, status_code=400)
+        return JSONResponse({"status": "ok", "pending": len(state.faults)})
+
+    return endpoint
+
+
+def _admin_requests(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        if not _from_loopback(request):
+            return JSONResponse({"status": "error", "error": "not found"}, status_code=404)
+        if request.method == "DELETE":
+            return JSONResponse({"status": "ok", "cleared": state.clear_request_log()})
+        return JSONResponse({"status": "ok", "requests": state.logged_requests()})
+
+    return endpoint
+
+
+def create_netskope_app(state: SandboxState) -> Starlette:
+    """An ASGI app serving `state` as a Netskope v1 tenant, plus the `/_sandbox/` admin."""
+    vendor_methods = ["GET", "POST"]
+    routes = [
+        Route("/api/v1/clients", _vendor_endpoint(state, _clients), methods=vendor_methods),
+        Route("/api/v1/alerts", _vendor_endpoint(state, _alerts), methods=vendor_methods),
+        Route("/api/v1/report", _vendor_endpoint(state, _report), methods=vendor_methods),
+        Route("/_sandbox/faults", _admin_faults(state), methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/requests", _admin_requests(state), methods=["GET", "DELETE"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.sandbox = state
+    return app
