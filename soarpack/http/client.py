@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import time
@@ -33,6 +34,7 @@ from soarpack.redact import redact
 USER_AGENT = (
     f"soarpack/{__version__} (+https://pypi.org/project/soarpack/) httpx/{httpx.__version__}"
 )
+log = logging.getLogger("soarpack.http")
 _SNIPPET = 300  # characters of a non-JSON body quoted in an error
 # 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
@@ -234,6 +236,14 @@ class ConnectionClient:
         def record(status: int | None, error: str | None = None) -> None:
             elapsed = round((time.perf_counter() - started) * 1000, 2)
             calls.append(CallRecord(method, shown_url, status, elapsed, number, error))
+            log.debug(
+                "%s %s -> %s in %.1f ms (attempt %d)",
+                method,
+                shown_url,
+                status or error,
+                elapsed,
+                number,
+            )
 
         try:
             response = self._http.send(request)
@@ -243,7 +253,11 @@ class ConnectionClient:
             record(None, failure.kind)
             raise _Attempt(failure, retry) from None
         record(response.status_code)
-        context: dict[str, Any] = {"method": method, "url": shown_url, "status": response.status_code}
+        context: dict[str, Any] = {
+            "method": method,
+            "url": shown_url,
+            "status": response.status_code,
+        }
         if response.status_code >= 400:
             rule = errormap.rule_for_status(response.status_code)
             vendor_message = _vendor_message(response)
