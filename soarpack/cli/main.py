@@ -108,9 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="generated documentation").add_subparsers(
         dest="sub", required=True
     )
-    p = docs.add_parser("catalogue", help="the README action catalogue from the manifest")
-    p.add_argument("--write", metavar="README", help="replace the catalogue block in this file")
-    p.set_defaults(run=_cmd_docs_catalogue)
+    p = docs.add_parser(
+        "readme", help="the README's generated blocks: action catalogue, exit codes"
+    )
+    p.add_argument("--write", metavar="README", help="replace the generated blocks in this file")
+    p.set_defaults(run=_cmd_docs_readme)
     return parser
 
 
@@ -345,18 +347,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(pack_dir=args.pack)
 
 
-def _cmd_docs_catalogue(args: argparse.Namespace) -> int:
+def _cmd_docs_readme(args: argparse.Namespace) -> int:
     from soarpack import docs
 
-    catalogue = docs.catalogue_markdown(_load(args))
+    pack = _load(args)
     if not args.write:
-        print(catalogue)
+        print("\n\n".join(content for _, _, content in docs.generated_blocks(pack)))
         return exitcodes.OK
     path = Path(args.write)
-    path.write_text(
-        docs.replace_catalogue(path.read_text(encoding="utf-8"), catalogue), encoding="utf-8"
-    )
-    print(f"catalogue written to {path}", file=sys.stderr)
+    path.write_text(docs.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
+    print(f"generated blocks written to {path}", file=sys.stderr)
     return exitcodes.OK
 
 
