@@ -102,6 +102,17 @@ def test_token_in_query_is_redacted_from_recorded_url(router: respx.Router, slee
     assert CANARY not in calls[0].url and "token=***" in calls[0].url
 
 
+def test_token_in_query_is_redacted_from_errors(router: respx.Router, sleeps: Sleeps) -> None:
+    # MetaAccess-style: the vendor forces the token into the URL, and echoes it back.
+    router.post("/api/thing").respond(500, json={"message": f"bad request for token={CANARY}"})
+    with pytest.raises(errors.ServerError) as caught:
+        call(make_client(router, sleeps, place="query"))
+    error = caught.value
+    assert error.url == f"{BASE_URL}/api/thing?token=***"
+    for text in (str(error), repr(error), str(error.to_dict())):
+        assert CANARY not in text and "token=***" in text
+
+
 # -- base URL and TLS policy -----------------------------------------------------
 
 
