@@ -99,7 +99,7 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
                 problems.append((f"{where}.http", f"input {unplaced!r} is declared but never sent"))
     for index, example in enumerate(action.examples):
         filled = pack.schemas.apply_defaults(action.input, example)
-        for error in pack.schemas.errors(action.input, filled):
+        for error in pack.schemas.errors(action.input, filled, strict=True):
             problems.append((f"{where}.examples[{index}]", str(error)))
     for part in ("input", "output"):
         for pointer, tag in pack.schemas.semantic_fields(getattr(action, part)):

@@ -55,7 +55,12 @@ def _decode_at(
         _decode_at(node[key], rest, names, path, unknown)
         return
     code = node[key]
-    name = names.get(str(code)) if code is not None and not isinstance(code, bool) else None
+    # Only integer codes (or their string form) are in the mapping; anything else is flagged.
+    name = (
+        names.get(str(code))
+        if isinstance(code, (int, str)) and not isinstance(code, bool)
+        else None
+    )
     node[f"{key}_name"] = name
     if name is None and code is not None:
         unknown.append({"field": path, "code": code})

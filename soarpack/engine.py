@@ -143,7 +143,7 @@ class Engine:
             )
         store = self.pack.schemas
         filled = store.apply_defaults(spec.input, dict(inputs))
-        problems = store.errors(spec.input, filled)
+        problems = store.errors(spec.input, filled, strict=True)
         if problems:
             raise errors.InputError(spec.name, problems)
         return filled

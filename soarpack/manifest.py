@@ -34,6 +34,7 @@ class VendorErrorSpec(_Model):
     status_field: str
     error_values: list[str | int | bool]
     message_fields: list[str]
+    error_list_fields: list[str] = Field(default_factory=list)
     auth_pattern: str | None = None
 
     def auth_regex(self) -> re.Pattern[str] | None:

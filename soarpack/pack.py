@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from soarpack.errors import ConfigError, PackError
 from soarpack.manifest import ActionSpec, ConnectionSpec, Manifest
@@ -84,7 +85,16 @@ class Pack:
         ]
         if problems:
             raise PackError(problems)
-        return cls(root, raw, Manifest.from_data(raw), schemas)
+        try:
+            manifest = Manifest.from_data(raw)
+        except ValidationError as exc:  # the schema should have caught it; say where anyway
+            raise PackError(
+                [
+                    (f"{MANIFEST_FILE}#/{'/'.join(map(str, e['loc']))}", e["msg"])
+                    for e in exc.errors()
+                ]
+            ) from None
+        return cls(root, raw, manifest, schemas)
 
     # -- lookups ------------------------------------------------------------------
 

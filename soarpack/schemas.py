@@ -15,15 +15,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from soarpack.errors import FieldError
+from soarpack.errors import FieldError, PackError
 
 Schema = dict[str, Any]
+
+_STRICT_VALIDATOR = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 
 SECRET_KEY = "x-secret"
 SEMANTIC_KEY = "x-semantic"
@@ -37,23 +44,34 @@ class SchemaStore:
         self.root = root
         self.files: dict[str, Schema] = {}
         resources = []
+        problems: list[tuple[str, str]] = []
         for path in sorted(root.rglob("*.json")):
             rel = path.relative_to(root).as_posix()
-            contents = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                contents = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                problems.append((f"schemas/{rel}", f"not valid JSON: {exc}"))
+                continue
             self.files[rel] = contents
             resources.append((rel, Resource.from_contents(contents, DRAFT202012)))
+        if problems:
+            raise PackError(problems)
         self.registry: Registry[Any] = Registry().with_resources(resources)
-        self._validators: dict[int, Draft202012Validator] = {}
+        self._validators: dict[tuple[int, bool], Any] = {}
 
-    def validator(self, schema: Schema) -> Draft202012Validator:
-        """A compiled validator for `schema` (cached; schemas are not mutated after load)."""
-        key = id(schema)
+    def validator(self, schema: Schema, *, strict: bool = False) -> Any:
+        """A compiled validator for `schema` (cached; schemas are not mutated after load).
+
+        `strict` refuses whole-number floats (2.0) where the schema says integer: JSON
+        Schema accepts them, but they would be sent as floats, which vendors reject.
+        Inputs are checked strictly; vendor answers leniently.
+        """
+        key = (id(schema), strict)
         found = self._validators.get(key)
         if found is None:
-            found = Draft202012Validator(
-                schema,
-                registry=self.registry,
-                format_checker=Draft202012Validator.FORMAT_CHECKER,
+            cls = _STRICT_VALIDATOR if strict else Draft202012Validator
+            found = cls(
+                schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
             )
             self._validators[key] = found
         return found
@@ -107,10 +125,10 @@ class SchemaStore:
 
     # -- errors ---------------------------------------------------------------------
 
-    def errors(self, schema: Schema, instance: Any) -> list[FieldError]:
+    def errors(self, schema: Schema, instance: Any, *, strict: bool = False) -> list[FieldError]:
         """Every way `instance` breaks `schema`, each naming its field and rule, sorted."""
         found: list[FieldError] = []
-        for error in self.validator(schema).iter_errors(instance):
+        for error in self.validator(schema, strict=strict).iter_errors(instance):
             found.extend(_field_errors(error))
         return sorted(set(found))
 
@@ -187,14 +205,32 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
             return [FieldError(f"{at}/{n}", rule, f"{message} (given: {given})") for n in involved]
         return [FieldError(at, rule, f"{message} (none given)")]
     if rule == "enum":
-        options = ", ".join(json.dumps(o) for o in schema.get("enum", []))
-        return [FieldError(at, rule, f"{json.dumps(instance)} is not one of {options}")]
+        options = ", ".join(_json(o) for o in schema.get("enum", []))
+        return [FieldError(at, rule, f"{_json(instance)} is not one of {options}")]
+    if rule == "type":
+        expected = schema.get("type")
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return [FieldError(at, rule, f"{_json(instance)} is not of type {wanted}")]
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {
+            "minimum": "less than the minimum of",
+            "maximum": "greater than the maximum of",
+            "exclusiveMinimum": "not greater than",
+            "exclusiveMaximum": "not less than",
+        }[rule]
+        return [FieldError(at, rule, f"{_json(instance)} is {words} {schema.get(rule)}")]
     if rule == "pattern" and ERROR_KEY not in schema:
         return [
             FieldError(at, rule, f"does not match the required pattern {schema.get('pattern')}")
         ]
     message = schema.get(ERROR_KEY) or error.message
     return [FieldError(at, rule, str(message))]
+
+
+def _json(value: Any) -> str:
+    """A value as the user wrote it (JSON), shortened: messages never dump whole inputs."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _required_names(branches: list[Any]) -> set[str]:

@@ -268,7 +268,7 @@ def _read_inputs(args: argparse.Namespace) -> Any:
     if not text.strip():
         return {}
     try:
-        return json.loads(text)
+        inputs = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             args.name,
@@ -280,6 +280,16 @@ def _read_inputs(args: argparse.Namespace) -> Any:
                 )
             ],
         ) from None
+    if not isinstance(inputs, dict):
+        raise InputError(
+            args.name,
+            [
+                FieldError(
+                    "", "type", f"{origin} must be a JSON object, got {type(inputs).__name__}"
+                )
+            ],
+        )
+    return inputs
 
 
 def _cmd_invoke(args: argparse.Namespace) -> int:

@@ -79,6 +79,12 @@ def check_base_url(url: str, connection: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise errors.ConfigError(f"base_url of {connection!r} is not a URL: {exc}.") from None
+    if parsed.userinfo:
+        # Credentials in a URL end up in logs and errors; they belong in secret settings.
+        raise errors.ConfigError(
+            f"base_url of {connection!r} must not contain a user name or password; "
+            "put credentials in the connection's secret settings."
+        )
     if parsed.scheme == "https" and parsed.host:
         return parsed
     if parsed.scheme == "http" and parsed.host and is_loopback(parsed.host):
@@ -114,14 +120,23 @@ class ConnectionClient:
         self.base_url = check_base_url(str(settings.get("base_url")), spec.name)
         self._sleep = sleep
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
-        self._http = httpx.Client(
+        self._timeout = httpx.Timeout(
+            connect=float(settings.get("connect_timeout", 10)),
+            read=float(settings.get("read_timeout", 60)),
+            write=float(settings.get("read_timeout", 60)),
+            pool=float(settings.get("connect_timeout", 10)),
+        )
+        try:
+            self._http = self._build_http(settings, transport)
+        except (httpx.InvalidURL, ValueError, ImportError) as exc:
+            raise errors.ConfigError(f"Settings of {spec.name!r} cannot be used: {exc}.") from None
+
+    def _build_http(
+        self, settings: ConnectionSettings, transport: httpx.BaseTransport | None
+    ) -> httpx.Client:
+        return httpx.Client(
             base_url=self.base_url,
-            timeout=httpx.Timeout(
-                connect=float(settings.get("connect_timeout", 10)),
-                read=float(settings.get("read_timeout", 60)),
-                write=float(settings.get("read_timeout", 60)),
-                pool=float(settings.get("connect_timeout", 10)),
-            ),
+            timeout=self._timeout,
             verify=tls_context(settings),
             proxy=settings.get("proxy"),
             # Environment proxies, .netrc and friends are never picked up implicitly.
@@ -157,6 +172,7 @@ class ConnectionClient:
         max_wait = float(self.settings.get("max_retry_wait", 60))
         total = float(self.settings.get("total_timeout", 300))
         limiter = self._limiter(rate_limit or self.spec.rate_limit)
+        deadline = time.monotonic() + total
 
         def stop(state: tenacity.RetryCallState) -> bool:
             upcoming = state.upcoming_sleep
@@ -182,7 +198,9 @@ class ConnectionClient:
                     number = attempt.retry_state.attempt_number
                     if limiter is not None:
                         limiter.acquire(f"{method} {path}")
-                    return self._attempt(method, path, params, json_body, headers, calls, number)
+                    return self._attempt(
+                        method, path, params, json_body, headers, calls, number, deadline
+                    )
         except _Attempt as failed:
             failed.error.attempts = number
             raise failed.error from None
@@ -226,9 +244,25 @@ class ConnectionClient:
         headers: dict[str, str],
         calls: list[CallRecord],
         number: int,
+        deadline: float,
     ) -> Reply:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Attempt(
+                errors.RequestTimeout(
+                    f"{self.spec.name}: total_timeout ran out before attempt {number}."
+                ),
+                Retry.NEVER,
+            )
+        # Every phase of this attempt is bounded by what is left of total_timeout.
+        timeout = httpx.Timeout(
+            connect=min(self._timeout.connect or remaining, remaining),
+            read=min(self._timeout.read or remaining, remaining),
+            write=min(self._timeout.write or remaining, remaining),
+            pool=min(self._timeout.pool or remaining, remaining),
+        )
         request = self._http.build_request(
-            method, path, params=params or None, json=body, headers=headers
+            method, path, params=params or None, json=body, headers=headers, timeout=timeout
         )
         shown_url = redact(str(request.url))
         started = time.perf_counter()
@@ -261,7 +295,11 @@ class ConnectionClient:
         if response.status_code >= 400:
             rule = errormap.rule_for_status(response.status_code)
             vendor_message = _vendor_message(response)
-            error = rule.error(
+            error_class = rule.error
+            if response.status_code == 403 and self._says_bad_credential(vendor_message):
+                # Netskope v1 answers a wrong token with 403: that is not a scope problem.
+                error_class = errors.AuthenticationError
+            error = error_class(
                 _status_message(self.spec.name, response.status_code, vendor_message),
                 hint=rule.hint,
                 vendor_message=vendor_message,
@@ -283,11 +321,19 @@ class ConnectionClient:
         self._check_vendor_error(data, context)
         return Reply(response.status_code, response.headers, data)
 
+    def _says_bad_credential(self, vendor_message: str | None) -> bool:
+        rules = self.spec.vendor_errors
+        pattern = rules.auth_regex() if rules else None
+        return bool(pattern and vendor_message and pattern.search(vendor_message))
+
     def _check_vendor_error(self, data: Any, context: dict[str, Any]) -> None:
         rules = self.spec.vendor_errors
         if rules is None or not isinstance(data, dict):
             return
-        if data.get(rules.status_field) not in rules.error_values:
+        failed = data.get(rules.status_field) in rules.error_values or any(
+            isinstance(data.get(name), list) and data[name] for name in rules.error_list_fields
+        )
+        if not failed:
             return
         parts: list[str] = []
         for name in rules.message_fields:
@@ -297,8 +343,7 @@ class ConnectionClient:
             elif value:
                 parts.append(str(value))
         message = "; ".join(dict.fromkeys(parts)) or "no message given"
-        pattern = rules.auth_regex()
-        if pattern is not None and pattern.search(message):
+        if self._says_bad_credential(message):
             error: errors.CallError = errors.AuthenticationError(
                 f"{self.spec.name} rejected the credential: {message}",
                 hint="Check the token in the connection settings.",
@@ -366,7 +411,7 @@ def _vendor_message(response: httpx.Response) -> str | None:
 
 def _status_message(connection: str, status: int, vendor_message: str | None) -> str:
     phrase = httpx.codes.get_reason_phrase(status) or "error"
-    said = f": {vendor_message}" if vendor_message else ""
+    said = f": {vendor_message.rstrip('. ')}" if vendor_message else ""
     return f"{connection} answered {status} {phrase}{said}."
 
 

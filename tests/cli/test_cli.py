@@ -203,7 +203,7 @@ def test_connections_test(
     assert code == 0 and "netskope: ok: reachable and authenticated" in out
     monkeypatch.setenv("SOARPACK_NETSKOPE_TOKEN", "wrong-token-123")
     code, out, _ = run(capsys, "connections", "test", "netskope")
-    assert code == exitcodes.AUTH and "FAILED: permission" in out
+    assert code == exitcodes.AUTH and "FAILED: authentication" in out
 
 
 def test_validate_the_shipped_pack(capsys: pytest.CaptureFixture[str]) -> None:
