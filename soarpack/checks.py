@@ -108,11 +108,17 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
     return problems
 
 
+def _invoked(name: str, text: str) -> bool:
+    """`invoke("name"` in Python, or `"invoke", "name"` as a CLI argument list."""
+    quoted = rf"[\"']{re.escape(name)}[\"']"
+    return re.search(rf"invoke\(\s*{quoted}|[\"']invoke[\"'],\s*{quoted}", text) is not None
+
+
 def _untested(pack: Pack, tests_dir: Path) -> list[Problem]:
     """Actions whose name appears in no test file: each must be invoked by name somewhere."""
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(tests_dir.rglob("test_*.py")))
     return [
         (f"actions.{name}", f"no test under {tests_dir.name}/ invokes it by name")
         for name in pack.actions
-        if not re.search(rf"[\"']{re.escape(name)}[\"']", text)
+        if not _invoked(name, text)
     ]

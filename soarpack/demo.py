@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import InputError
+from soarpack.errors import ConfigError, InputError
 from soarpack.pack import Pack
 from soarpack.redact import register_secret
 from soarpack.sandbox import SandboxState, create_netskope_app, start_server
@@ -183,7 +183,13 @@ def serve_sandbox(port: int, seed: int, out: TextIO | None = None) -> int:
     generated = token is None
     token = token or secrets.token_urlsafe(24)
     state = SandboxState(token=token, seed=seed)
-    with start_server(create_netskope_app(state), port=port) as server:
+    try:
+        server = start_server(create_netskope_app(state), port=port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}"
+        ) from None
+    with server:
         print(
             f"sandbox: simulated Netskope tenant on {server.base_url} (seed {seed}); Ctrl-C stops it.",
             file=out,

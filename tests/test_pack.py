@@ -137,11 +137,15 @@ def test_validate_requires_a_test_per_action(pack_copy: Path) -> None:
     tests = pack_copy / "tests"
     tests.mkdir()
     (tests / "test_some.py").write_text(
-        'ACTIONS = ["netskope.alerts.list", "netskope.clients.list"]\n'
+        'ACTIONS = ["netskope.alerts.report"]\n'
+        'engine.invoke("netskope.alerts.list", {})\n'
+        'run("invoke", "netskope.clients.list")\n'
     )
     found = pack_problems(Pack.load(pack_copy), tests)
     assert ("actions.netskope.alerts.report", "no test under tests/ invokes it by name") in found
-    assert not any(w == "actions.netskope.alerts.list" for w, _ in found)
+    assert not any(
+        w in ("actions.netskope.alerts.list", "actions.netskope.clients.list") for w, _ in found
+    )
 
 
 def test_validate_reports_everything_sorted(pack_copy: Path) -> None:
@@ -152,3 +156,11 @@ def test_validate_reports_everything_sorted(pack_copy: Path) -> None:
     edit_manifest(pack_copy, break_two)
     found = pack_problems(Pack.load(pack_copy))
     assert len(found) >= 2 and found == sorted(found)
+
+
+def test_a_schema_file_that_is_not_json_is_a_pack_error(pack_copy: Path) -> None:
+    (pack_copy / "schemas" / "netskope" / "v1.json").write_text('{"$defs": {')
+    with pytest.raises(PackError) as caught:
+        Pack.load(pack_copy)
+    [(where, problem)] = caught.value.problems
+    assert where == "schemas/netskope/v1.json" and problem.startswith("not valid JSON")

@@ -29,7 +29,7 @@ def assert_clean(text: str) -> None:
         assert form not in text, f"secret leaked as {form!r}"
 
 
-@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("form", FORMS, ids=["raw", "urlquoted", "base64"])
 def test_each_form_of_a_secret_is_masked(form: str) -> None:
     register_secret(CANARY)
     assert redact(f"before {form} after") == f"before {MASK} after"

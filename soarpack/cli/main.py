@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", required=True
     )
     p = sandbox.add_parser("serve", help="serve the simulator on 127.0.0.1 until Ctrl-C")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=_cmd_sandbox_serve)
 
@@ -162,7 +162,11 @@ def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
         print(f"soarpack: {error}", file=sys.stderr)
     if args.command == "invoke":
         # Machine callers read stdout: give them the error as data too.
-        _print_json({"ok": False, "exit_code": code, "error": error.to_dict()}, sys.stdout)
+        _print_json(
+            {"ok": False, "exit_code": code, "error": error.to_dict()},
+            sys.stdout,
+            compact=getattr(args, "compact", False),
+        )
     return code
 
 
@@ -248,21 +252,35 @@ def _cmd_actions_describe(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def _decode(raw: bytes, origin: str, action: str) -> str:
+    from soarpack.errors import FieldError, InputError
+
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            action,
+            [FieldError("", "encoding", f"{origin} is not UTF-8 (bad byte at offset {exc.start})")],
+        ) from None
+
+
 def _read_inputs(args: argparse.Namespace) -> Any:
     from soarpack.errors import FieldError, InputError
 
     if args.input is not None:
         text, origin = args.input, "--input"
-    elif args.input_file == "-" or (args.input_file is None and not sys.stdin.isatty()):
-        text, origin = sys.stdin.read(), "stdin"
+    elif args.input_file == "-":
+        # Only on request: SOAR platforms often spawn us with an open, never-closed stdin.
+        text, origin = _decode(sys.stdin.buffer.read(), "stdin", args.name), "stdin"
     elif args.input_file:
         try:
-            text, origin = Path(args.input_file).read_text(encoding="utf-8"), args.input_file
+            raw = Path(args.input_file).read_bytes()
         except OSError as exc:
             raise InputError(
                 args.name,
                 [FieldError("", "file", f"cannot read {args.input_file}: {exc.strerror}")],
             ) from None
+        text, origin = _decode(raw, args.input_file, args.name), args.input_file
     else:
         return {}
     if not text.strip():
@@ -349,6 +367,16 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from soarpack.demo import serve_sandbox
 
     return serve_sandbox(port=args.port, seed=args.seed)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside 0..65535")
+    return port
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

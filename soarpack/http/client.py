@@ -129,7 +129,9 @@ class ConnectionClient:
         try:
             self._http = self._build_http(settings, transport)
         except (httpx.InvalidURL, ValueError, ImportError) as exc:
-            raise errors.ConfigError(f"Settings of {spec.name!r} cannot be used: {exc}.") from None
+            raise errors.ConfigError(
+                f"Settings of {spec.name!r} cannot be used (check proxy and TLS settings): {exc}."
+            ) from None
 
     def _build_http(
         self, settings: ConnectionSettings, transport: httpx.BaseTransport | None

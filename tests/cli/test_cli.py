@@ -115,7 +115,7 @@ def test_invoke_prints_the_result_json(
 def test_invoke_reads_stdin(
     capsys: pytest.CaptureFixture[str], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"limit": 2}'))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"limit": 2}')))
     code, out, _ = run(capsys, "invoke", "netskope.clients.list", "--input-file", "-")
     assert code == 0 and json.loads(out)["data"]["count"] == 2
 
@@ -133,6 +133,87 @@ def test_invalid_json_input(capsys: pytest.CaptureFixture[str], sandbox: Sandbox
     code, _, err = run(capsys, "invoke", "netskope.clients.list", "--input", "{limit: 2}")
     assert code == exitcodes.BAD_INPUT and "--input is not valid JSON" in err
     assert sandbox.state.logged_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        pytest.param("[1, 2]", "must be a JSON object", id="array"),
+        pytest.param("null", "must be a JSON object", id="null"),
+        pytest.param('{"limit": 2.0}', "not of type integer", id="float-for-integer"),
+        pytest.param('{"limit": true}', "not of type integer", id="bool-for-integer"),
+    ],
+)
+def test_inputs_of_the_wrong_shape_send_nothing(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, text: str, rule: str
+) -> None:
+    code, out, err = run(capsys, "invoke", "netskope.clients.list", "--input", text)
+    assert code == exitcodes.BAD_INPUT and rule in err, err
+    assert json.loads(out)["error"]["kind"] == "invalid_input"
+    assert sandbox.state.logged_requests() == []
+
+
+def test_input_file_that_is_not_utf8(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(b'{"username": "j\xe9r\xf4me"}')
+    code, _, err = run(capsys, "invoke", "netskope.clients.list", "--input-file", str(path))
+    assert code == exitcodes.BAD_INPUT and "is not UTF-8" in err
+    assert sandbox.state.logged_requests() == []
+
+
+def test_stdin_is_not_read_unless_asked(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SOAR platform may leave stdin open and empty: invoke must not wait on it.
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"limit": "x"}')))
+    code, out, _ = run(capsys, "invoke", "netskope.clients.list")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_compact_error_json_is_one_line(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox
+) -> None:
+    code, out, _ = run(
+        capsys, "invoke", "netskope.clients.list", "--compact", "--input", '{"limit": 0}'
+    )
+    assert code == exitcodes.BAD_INPUT and out.count("\n") == 1
+    assert json.loads(out)["error"]["errors"][0]["pointer"] == "/limit"
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        pytest.param("socks5://127.0.0.1:1080", id="socks"),
+        pytest.param("http://proxy:notaport", id="bad-port"),
+    ],
+)
+def test_unusable_proxy_is_a_config_error(
+    capsys: pytest.CaptureFixture[str],
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    proxy: str,
+) -> None:
+    monkeypatch.setenv("SOARPACK_NETSKOPE_PROXY", proxy)
+    code, _, err = run(capsys, "invoke", "netskope.clients.list")
+    assert code == exitcodes.CONFIG and "proxy" in err
+    assert sandbox.state.logged_requests() == []
+
+
+def test_sandbox_serve_on_a_busy_port_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, _, err = run(capsys, "sandbox", "serve", "--port", str(port))
+    assert code == exitcodes.CONFIG and f"127.0.0.1:{port}" in err
+
+
+def test_sandbox_serve_rejects_an_impossible_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sandbox", "serve", "--port", "70000"])
+    assert exited.value.code == exitcodes.USAGE and "outside 0..65535" in capsys.readouterr().err
 
 
 def test_missing_settings_exit_config(capsys: pytest.CaptureFixture[str]) -> None:

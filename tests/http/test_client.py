@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import time
 from typing import Any
 
 import httpx
@@ -136,6 +137,11 @@ def test_base_url_policy(url: str, ok: bool) -> None:
             check_base_url(url, "netskope")
 
 
+def test_base_url_with_credentials_is_refused() -> None:
+    with pytest.raises(errors.ConfigError, match="must not contain a user name or password"):
+        check_base_url("https://admin:hunter2@tenant.goskope.com", "netskope")
+
+
 def test_tls_is_verified_by_default() -> None:
     context = tls_context(ConnectionSettings("c", {}, {}))
     assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
@@ -191,6 +197,28 @@ def test_429_beyond_the_budget_raises_rate_limited_with_wait(
     assert error.vendor_message == "API rate limit exceeded"
     assert "API rate limit exceeded" in str(error) and "wait" in str(error)
     assert sleeps == [5.0, 5.0]
+
+
+def test_each_attempt_is_bounded_by_what_is_left_of_total_timeout(
+    router: respx.Router, sleeps: Sleeps
+) -> None:
+    route = router.post("/api/thing").respond(200, json={})
+    call(make_client(router, sleeps, read_timeout=60, total_timeout=5))
+    sent = route.calls.last.request.extensions["timeout"]
+    assert 0 < sent["read"] <= 5 and 0 < sent["connect"] <= 5
+
+
+def test_total_timeout_stops_retrying_once_spent(router: respx.Router, sleeps: Sleeps) -> None:
+    def slow_unavailable(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.06)
+        return httpx.Response(503)
+
+    route = router.get("/api/thing").mock(side_effect=slow_unavailable)
+    client = make_client(router, sleeps, max_attempts=5, total_timeout=0.05)
+    with pytest.raises(errors.ServerError) as caught:
+        client.request("GET", "/api/thing", side_effect="read", calls=[])
+    # The last real answer is reported, and no second attempt starts past the deadline.
+    assert route.call_count == 1 and caught.value.attempts == 1
 
 
 def test_total_wait_cap_stops_retrying(router: respx.Router, sleeps: Sleeps) -> None:
@@ -363,6 +391,34 @@ def test_error_in_a_200_body_is_a_vendor_error(router: respx.Router, sleeps: Sle
 def test_token_error_in_a_200_body_is_an_auth_error(router: respx.Router, sleeps: Sleeps) -> None:
     router.post("/api/thing").respond(200, json={"status": "error", "errors": ["Invalid token."]})
     with pytest.raises(errors.AuthenticationError):
+        call(make_client(router, sleeps, vendor_errors=V1_ERRORS))
+
+
+def test_error_list_in_a_200_body_is_a_vendor_error(router: respx.Router, sleeps: Sleeps) -> None:
+    # Some v1 errors come back without status=error, only a non-empty errors list.
+    listing = VendorErrorSpec(
+        status_field="status",
+        error_values=["error"],
+        message_fields=["errors"],
+        error_list_fields=["errors"],
+    )
+    router.post("/api/thing").respond(200, json={"status": "success", "errors": ["bad groupby"]})
+    with pytest.raises(errors.VendorError, match="bad groupby"):
+        call(make_client(router, sleeps, vendor_errors=listing))
+
+
+def test_403_naming_a_bad_token_is_an_auth_error(router: respx.Router, sleeps: Sleeps) -> None:
+    router.post("/api/thing").respond(403, json={"status": "error", "errors": ["Invalid token."]})
+    with pytest.raises(errors.AuthenticationError) as caught:
+        call(make_client(router, sleeps, vendor_errors=V1_ERRORS))
+    assert caught.value.status == 403 and "Invalid token" in str(caught.value)
+
+
+def test_403_without_a_credential_message_stays_permission_denied(
+    router: respx.Router, sleeps: Sleeps
+) -> None:
+    router.post("/api/thing").respond(403, json={"message": "endpoint not in token scope"})
+    with pytest.raises(errors.PermissionDeniedError):
         call(make_client(router, sleeps, vendor_errors=V1_ERRORS))
 
 

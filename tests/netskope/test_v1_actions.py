@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from soarpack import errors
+from soarpack.codes import decode
 from tests.conftest import CANARY, EngineFactory, transport_for
 
 
@@ -387,3 +388,20 @@ def test_connection_test_permission_denied(
     )
     with pytest.raises(errors.PermissionDeniedError, match="token lacks scope"):
         make_engine(transport_for(router)).invoke("netskope.connection.test", {})
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "flagged"),
+    [
+        pytest.param(0, "Windows", False, id="int"),
+        pytest.param("0", "Windows", False, id="string-form"),
+        pytest.param(None, None, False, id="null-is-absent"),
+        pytest.param(99, None, True, id="unknown-int"),
+        pytest.param(True, None, True, id="bool"),
+        pytest.param(0.0, None, True, id="float"),
+    ],
+)
+def test_code_decoding_by_type(code: Any, name: str | None, flagged: bool) -> None:
+    out = decode({"host_info": {"os": code}}, [("host_info.os", {"0": "Windows"})])
+    assert out["host_info"]["os"] == code and out["host_info"]["os_name"] == name
+    assert ("unknown_codes" in out) is flagged
