@@ -75,17 +75,26 @@ class Session:
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        raw: bool = False,
+        side_effect: str | None = None,
     ) -> Reply:
+        """One request on the action's connection. `side_effect` may only narrow the
+        action's own (a write action's pure read may be retried like one)."""
         return self.client.request(
             method,
             path,
-            side_effect=self.action.side_effect,
+            side_effect=side_effect or self.action.side_effect,
             calls=self.calls,
             params=params,
             json_body=json_body,
             headers=headers,
             rate_limit=self.action.rate_limit,
+            raw=raw,
         )
+
+    def sleep(self, seconds: float) -> None:
+        """The engine's sleep (injected in tests), for handlers that poll."""
+        self.client.sleep(seconds)
 
     def call_declared(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Run the action's declared `http` request (with paging) and shape its output."""

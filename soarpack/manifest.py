@@ -41,6 +41,11 @@ class VendorErrorSpec(_Model):
         return re.compile(self.auth_pattern) if self.auth_pattern else None
 
 
+class StatusOverride(_Model):
+    error: str | None = None
+    hint: str | None = None
+
+
 class ConnectionSpec(_Model):
     name: str
     title: str
@@ -49,6 +54,7 @@ class ConnectionSpec(_Model):
     auth: AuthSpec
     vendor_errors: VendorErrorSpec | None = None
     rate_limit: RateLimitSpec | None = None
+    status_overrides: dict[int, StatusOverride] = Field(default_factory=dict)
     test_action: str
 
 

@@ -35,10 +35,12 @@ _STRIPPED = re.compile(
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if _STRIPPED.match(name):
             monkeypatch.delenv(name)
+    # Ingest state (installation id, checkpoints, locks) never lands in the real home.
+    monkeypatch.setenv("SOARPACK_STATE_DIR", str(tmp_path / "soarpack-state"))
     forget_all_secrets()
     yield
     forget_all_secrets()

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from soarpack import __version__
 from soarpack.cli import exitcodes
+from soarpack.cli import ingest as ingest_cli
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
 
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = conns.add_parser("test", help="the connection's cheapest authenticated read")
     p.add_argument("name")
     p.set_defaults(run=_cmd_connections_test)
+
+    ingest_cli.add_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="the simulated vendor APIs").add_subparsers(
         dest="sub", required=True

@@ -118,7 +118,7 @@ class ConnectionClient:
         self.spec = spec
         self.settings = settings
         self.base_url = check_base_url(str(settings.get("base_url")), spec.name)
-        self._sleep = sleep
+        self.sleep = sleep
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
         self._timeout = httpx.Timeout(
             connect=float(settings.get("connect_timeout", 10)),
@@ -167,8 +167,13 @@ class ConnectionClient:
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         rate_limit: RateLimitSpec | None = None,
+        raw: bool = False,
     ) -> Reply:
-        """Send one logical request (with retries as allowed) and return the decoded answer."""
+        """Send one logical request (with retries as allowed) and return the decoded answer.
+
+        With `raw`, a successful answer's body is returned as bytes for the caller to parse:
+        for bulk pages decoded selectively, and for CSV.
+        """
         params, json_body, headers = self._with_auth(params, json_body, headers)
         max_attempts = int(self.settings.get("max_attempts", 4))
         max_wait = float(self.settings.get("max_retry_wait", 60))
@@ -190,7 +195,7 @@ class ConnectionClient:
             retry=tenacity.retry_if_exception(
                 lambda exc: isinstance(exc, _Attempt) and exc.retry.allows(side_effect)
             ),
-            sleep=self._sleep,
+            sleep=self.sleep,
             reraise=True,
         )
         number = 0
@@ -201,7 +206,7 @@ class ConnectionClient:
                     if limiter is not None:
                         limiter.acquire(f"{method} {path}")
                     return self._attempt(
-                        method, path, params, json_body, headers, calls, number, deadline
+                        method, path, params, json_body, headers, calls, number, deadline, raw
                     )
         except _Attempt as failed:
             failed.error.attempts = number
@@ -234,7 +239,7 @@ class ConnectionClient:
             return None
         key = (rate.requests, rate.per_seconds)
         if key not in self._limiters:
-            self._limiters[key] = RateLimiter(rate.requests, rate.per_seconds, sleep=self._sleep)
+            self._limiters[key] = RateLimiter(rate.requests, rate.per_seconds, sleep=self.sleep)
         return self._limiters[key]
 
     def _attempt(
@@ -247,6 +252,7 @@ class ConnectionClient:
         calls: list[CallRecord],
         number: int,
         deadline: float,
+        raw: bool = False,
     ) -> Reply:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -295,7 +301,7 @@ class ConnectionClient:
             "status": response.status_code,
         }
         if response.status_code >= 400:
-            rule = errormap.rule_for_status(response.status_code)
+            rule = errormap.rule_for_status(response.status_code, self.spec.status_overrides)
             vendor_message = _vendor_message(response)
             error_class = rule.error
             if response.status_code == 403 and self._says_bad_credential(vendor_message):
@@ -319,6 +325,18 @@ class ConnectionClient:
                 ),
                 Retry.NEVER,
             )
+        if raw:
+            if "html" in response.headers.get("content-type", "").lower():
+                # Data pages are JSON or CSV; a page for humans is a proxy or portal talking.
+                raise _Attempt(
+                    errors.MalformedResponseError(
+                        f"{self.spec.name} answered {response.status_code} with an HTML page instead of data.",
+                        hint="A proxy or captive portal may be answering instead of the vendor; check base_url.",
+                        **context,
+                    ),
+                    Retry.READS,
+                )
+            return Reply(response.status_code, response.headers, response.content)
         data = _decode_json(response, self.spec.name, context)
         self._check_vendor_error(data, context)
         return Reply(response.status_code, response.headers, data)

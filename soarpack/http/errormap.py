@@ -14,9 +14,11 @@ acted on the request:
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from soarpack import errors
+from soarpack.manifest import StatusOverride
 
 
 class Retry(enum.Enum):
@@ -85,8 +87,33 @@ WRITE_TIMEOUT_RETRY = Retry.READS
 POOL_TIMEOUT_RETRY = Retry.ANY  # never left our process
 
 
-def rule_for_status(status: int) -> Rule:
-    """The rule for an HTTP status that is not a success."""
-    if status in STATUS_RULES:
-        return STATUS_RULES[status]
-    return _FALLBACK_5XX if status >= 500 else _FALLBACK_4XX
+# The names a manifest's `status_overrides` may use, by the error's `kind`.
+ERRORS_BY_KIND: dict[str, type[errors.CallError]] = {
+    cls.kind: cls
+    for cls in (
+        errors.AuthenticationError,
+        errors.PermissionDeniedError,
+        errors.NotFoundError,
+        errors.ConflictError,
+        errors.RateLimitedError,
+        errors.InvalidRequestError,
+        errors.ServerError,
+    )
+}
+
+
+def rule_for_status(status: int, overrides: Mapping[int, StatusOverride] | None = None) -> Rule:
+    """The rule for an HTTP status that is not a success, with a connection's overrides.
+
+    An override changes what users are told (error class, hint), never whether a retry
+    is safe: that follows from HTTP, not from a vendor's wording.
+    """
+    rule = STATUS_RULES.get(status) or (_FALLBACK_5XX if status >= 500 else _FALLBACK_4XX)
+    override = (overrides or {}).get(status)
+    if override is None:
+        return rule
+    return Rule(
+        ERRORS_BY_KIND[override.error] if override.error else rule.error,
+        rule.retry,
+        override.hint or rule.hint,
+    )

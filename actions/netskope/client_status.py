@@ -1,0 +1,113 @@
+"""netskope.client_status.*: the tenant's one Client Status iterator (CSV events)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from soarpack import errors
+from soarpack.engine import Session
+
+_BASE = "/api/v2/dataexport/iterator"
+_MAX_POLL_INTERVAL = 30.0
+
+
+def _state(index: str, data: Any) -> dict[str, Any]:
+    answer = data if isinstance(data, dict) else {}
+    status = str(answer.get("status") or "unknown")
+    return {
+        "index": index,
+        "status": status,
+        "ready": status.lower() == "ready",
+        "response": answer,
+    }
+
+
+def create(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    index = inputs["index"]
+    reply = session.request("POST", f"{_BASE}/{index}", params={"eventtype": "clientstatus"})
+    return _state(index, reply.data)
+
+
+def status(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    index = inputs["index"]
+    return _state(index, session.request("GET", f"{_BASE}/{index}").data)
+
+
+def wait_ready(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    index, timeout = inputs["index"], float(inputs["timeout_seconds"])
+    interval, waited, polls = float(inputs["poll_interval"]), 0.0, 0
+    while True:
+        polls += 1
+        state = _state(index, session.request("GET", f"{_BASE}/{index}").data)
+        if state["ready"]:
+            return {
+                "index": index,
+                "status": state["status"],
+                "ready": True,
+                "polls": polls,
+                "waited_seconds": round(waited, 3),
+            }
+        if waited + interval > timeout:
+            raise errors.RequestTimeout(
+                f"The Client Status iterator {index!r} was still {state['status']!r} after "
+                f"{polls} polls over {waited:.0f} s (timeout_seconds {timeout:g}).",
+                hint="Creation can take minutes on a busy tenant; wait longer or check it exists.",
+            )
+        session.sleep(interval)
+        waited += interval
+        interval = min(interval * 2, _MAX_POLL_INTERVAL)
+
+
+def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    index, operation = inputs["index"], inputs["operation"]
+    reply = session.request(
+        "GET",
+        f"{_BASE}/{index}/events",
+        params={"operation": operation},
+        raw=True,
+        side_effect="read" if operation == "resend" else None,
+    )
+    try:
+        text = reply.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise errors.MalformedResponseError(
+            f"The Client Status page is not UTF-8 text (bad byte at offset {exc.start}).",
+            hint="Ask for the page again with operation resend.",
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise errors.MalformedResponseError(
+            f"The Client Status page is not valid CSV: {exc}.",
+            hint="Ask for the page again with operation resend.",
+        ) from None
+    columns = list(reader.fieldnames or [])
+    for record in records:
+        # A short row leaves None values; a long row puts extras under None: keep them named.
+        extra = record.pop(None, None)  # type: ignore[call-overload]
+        if extra:
+            record["_extra"] = ",".join(extra)
+    return {
+        "index": index,
+        "operation": operation,
+        "count": len(records),
+        "columns": columns,
+        "records": records,
+        "wait_time": _wait_time(reply.headers.get("wait_time")),
+    }
+
+
+def delete(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    index = inputs["index"]
+    session.request("DELETE", f"{_BASE}/{index}")
+    return {"index": index, "deleted": True}
+
+
+def _wait_time(raw: str | None) -> float:
+    try:
+        return max(0.0, float(raw)) if raw is not None else 0.0
+    except ValueError:
+        return 0.0

@@ -1,0 +1,52 @@
+"""Where ingest state lives, and the installation id that makes default indexes unique.
+
+A blank or shared index makes two consumers split one stream's data between them;
+the default index is therefore `soarpack-<installation id>-<stream>`, with the id
+generated once per state directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+STATE_DIR_ENV = "SOARPACK_STATE_DIR"
+
+
+def state_dir(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """--state-dir, else $SOARPACK_STATE_DIR, else $XDG_STATE_HOME/soarpack or ~/.local/state/soarpack."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit).expanduser()
+    if env.get(STATE_DIR_ENV):
+        return Path(env[STATE_DIR_ENV]).expanduser()
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "soarpack"
+
+
+def installation_id(directory: Path) -> str:
+    """The id of this state directory, created on first use."""
+    path = directory / "installation-id"
+    try:
+        found = path.read_text(encoding="ascii").strip()
+        if re.fullmatch(r"[0-9a-f]{12}", found):
+            return found
+    except (OSError, UnicodeDecodeError):
+        pass
+    directory.mkdir(parents=True, exist_ok=True)
+    new = secrets.token_hex(6)
+    try:
+        # O_EXCL: two first runs racing agree on whichever id was written first.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(new + "\n")
+    return new
+
+
+def default_index(directory: Path, stream: str) -> str:
+    return f"soarpack-{installation_id(directory)}-{stream.replace('/', '-')}"

@@ -1,0 +1,314 @@
+"""Follow Netskope data-export iterators into a sink: every record exactly once.
+
+One worker thread per stream. Each page goes through the same steps:
+
+    mark in_flight (operation, sink position)  -> checkpoint file
+    fetch the page (next / resend / start operation)
+    write it to the sink and make it durable
+    commit (fingerprint, counts, sink position; in_flight cleared) -> checkpoint file
+    wait wait_time (and the rate-limit reset when the endpoint says none remain)
+
+What can go wrong, and what happens:
+
+    failure                                    next request     sink
+    sink write fails                           resend           rolled back to the mark
+    crash after the mark (any point)           resend on start  rolled back to the mark
+    5xx / timeout / bad JSON after a cursor-   resend           untouched
+      moving request (it may have moved)
+    429, 409                                   same operation   untouched (not processed)
+    auth, permission, bad request              stop the stream with the error
+
+A `resend` answer whose fingerprint equals the last committed page means the request
+that failed never moved the cursor: it is dropped and the original operation is sent
+again. That is what makes a lost answer cost neither a gap nor a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soarpack import errors
+from soarpack.http.client import CallRecord, ConnectionClient
+from soarpack.ingest.checkpoint import CheckpointStore
+from soarpack.ingest.identity import default_index
+from soarpack.ingest.lock import StreamLock
+from soarpack.ingest.progress import Progress, QuietProgress
+from soarpack.ingest.sinks import Sink, SinkError
+from soarpack.netskope.dataexport import PAGE_SIZE, Fingerprint, Page, fetch_page
+
+log = logging.getLogger(__name__)
+
+# Errors after which the cursor may or may not have moved: ask for the page again.
+_UNCERTAIN = (errors.ServerError, errors.TransportError, errors.MalformedResponseError)
+# Errors that prove the request was not processed: send the same operation again.
+_NOT_PROCESSED = (errors.RateLimitedError, errors.ConflictError)
+
+
+@dataclass
+class IngestOptions:
+    streams: list[str]
+    state_dir: Path
+    sink_factory: Callable[[str], Sink]
+    index: str | None = None
+    start: str | int | None = None  # head, tail or epoch seconds; only without a checkpoint
+    max_pages: int | None = None
+    until_caught_up: bool = False
+    page_size: int = PAGE_SIZE
+    max_failures: int = 5  # consecutive failed fetches or sink writes before a stream gives up
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    index: str
+    pages: int = 0
+    records: int = 0
+    resends: int = 0
+    duplicates_dropped: int = 0
+    sink_failures: int = 0
+    stopped: str = "running"
+    error: errors.SoarpackError | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "index": self.index,
+            "pages": self.pages,
+            "records": self.records,
+            "resends": self.resends,
+            "duplicates_dropped": self.duplicates_dropped,
+            "sink_failures": self.sink_failures,
+            "stopped": self.stopped,
+            "error": self.error.to_dict() if self.error else None,
+            "notes": self.notes,
+        }
+
+
+class Ingest:
+    """Run with `run()`; `stop()` (from a signal handler) ends each stream after its page."""
+
+    def __init__(
+        self,
+        client: ConnectionClient,
+        options: IngestOptions,
+        progress: Progress | None = None,
+        wait: Callable[[threading.Event, float], bool] | None = None,
+    ) -> None:
+        if options.index and len(options.streams) > 1:
+            raise errors.ConfigError(
+                "An explicit index names one stream's cursor: give one stream, or let each "
+                "stream use its default index."
+            )
+        if not options.streams:
+            raise errors.ConfigError("Name at least one stream, e.g. events/page or alerts/dlp.")
+        self.client = client
+        self.options = options
+        self.progress = progress or QuietProgress()
+        self.stopping = threading.Event()
+        # The wait between pages; returns True when asked to stop. Injected by tests.
+        self.wait_between = wait if wait is not None else (lambda ev, seconds: ev.wait(seconds))
+        self.checkpoints = CheckpointStore(options.state_dir / "checkpoints.json")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> list[StreamResult]:
+        results = [
+            StreamResult(s, self.options.index or default_index(self.options.state_dir, s))
+            for s in dict.fromkeys(self.options.streams)
+        ]
+        threads = [
+            threading.Thread(target=self._guarded, args=(r,), name=f"ingest-{r.stream}")
+            for r in results
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    def _guarded(self, result: StreamResult) -> None:
+        try:
+            with StreamLock(self.options.state_dir / "locks", result.index, result.stream):
+                _Worker(self, result).run()
+        except _Stopped:
+            pass  # the page in flight stays marked, so the next run resends it
+        except errors.SoarpackError as exc:
+            result.error, result.stopped = exc, "error"
+            self.progress.failed(result)
+        except Exception as exc:  # a bug in one stream must not hang the others
+            log.exception("ingest worker for %s failed", result.stream)
+            result.error = errors.SoarpackError(f"internal error in {result.stream}: {exc!r}")
+            result.stopped = "error"
+
+
+class _Worker:
+    def __init__(self, ingest: Ingest, result: StreamResult) -> None:
+        self.ingest = ingest
+        self.options = ingest.options
+        self.result = result
+        self.stream = result.stream
+        self.store = ingest.checkpoints
+        self.failures = 0
+
+    def run(self) -> None:
+        sink = self.options.sink_factory(self.stream)
+        try:
+            self._loop(sink)
+        finally:
+            sink.close()
+
+    def _loop(self, sink: Sink) -> None:
+        entry = self._entry()
+        last = Fingerprint.from_dict(entry["last_page"]) if entry.get("last_page") else None
+        operation, retrying = self._first_operation(entry, sink)
+        while True:
+            mark = sink.position()
+            self.store.update(
+                self.stream,
+                in_flight={"operation": operation, "retrying": retrying, "sink": mark},
+            )
+            calls: list[CallRecord] = []
+            try:
+                page = fetch_page(
+                    self.ingest.client, self.stream, self.result.index, operation, calls
+                )
+            except _UNCERTAIN as exc:
+                self._failed(exc)
+                retrying = retrying or operation
+                operation = "resend"
+                self.result.resends += 1
+                continue
+            except _NOT_PROCESSED as exc:
+                self._failed(exc)
+                continue
+            if (
+                operation == "resend"
+                and retrying is not None
+                and self._already_committed(page, last, retrying)
+            ):
+                # The failed request never moved the cursor: send it again.
+                self.result.duplicates_dropped += page.count
+                operation, retrying = retrying, None
+                continue
+            try:
+                sink.write(page.records)
+                position = sink.commit()
+            except SinkError as exc:
+                sink.rollback(mark)
+                self.result.sink_failures += 1
+                self._failed(exc)
+                retrying = retrying or operation
+                operation = "resend"
+                self.result.resends += 1
+                continue
+            last = page.fingerprint()
+            self.result.pages += 1
+            self.result.records += page.count
+            self.store.update(
+                self.stream,
+                in_flight=None,
+                last_page=last.to_dict(),
+                sink=position,
+                pages=int(entry.get("pages", 0)) + self.result.pages,
+                records=int(entry.get("records", 0)) + self.result.records,
+            )
+            self.failures, retrying, operation = 0, None, "next"
+            wait = self._wait_after(page)
+            self.ingest.progress.page(self.result, page.count, wait)
+            if self._should_stop(page):
+                return
+            if wait > 0 and self.ingest.wait_between(self.ingest.stopping, wait):
+                self.result.stopped = "signal"
+                return
+
+    def _entry(self) -> dict[str, Any]:
+        entry = self.store.get(self.stream)
+        if entry is None:
+            return self.store.update(
+                self.stream, index=self.result.index, pages=0, records=0, last_page=None
+            )
+        if entry.get("index") != self.result.index:
+            raise errors.ConfigError(
+                f"The checkpoint for {self.stream} follows index {entry.get('index')!r}, not "
+                f"{self.result.index!r}. Use --index {entry.get('index')} to continue it, or "
+                f"a different --state-dir to start a new one."
+            )
+        return entry
+
+    def _first_operation(self, entry: dict[str, Any], sink: Sink) -> tuple[str, str | None]:
+        start = self._start_operation()
+        in_flight = entry.get("in_flight")
+        if in_flight:
+            # The last run stopped between marking a page and committing it.
+            sink.rollback(in_flight["sink"])
+            self.result.notes.append(
+                f"recovered an uncommitted page ({in_flight['operation']}) with resend"
+            )
+            self.result.resends += 1
+            # What the page was fetched for: a plain resend stands for the `next` it repeats.
+            retried = in_flight.get("retrying") or in_flight["operation"]
+            return "resend", "next" if retried == "resend" else str(retried)
+        if entry.get("last_page") is not None:
+            if self.options.start is not None:
+                self.result.notes.append("start position ignored: a checkpoint exists")
+            return "next", None
+        return start, None
+
+    def _start_operation(self) -> str:
+        start = self.options.start
+        if start is None or start == "head":
+            # A fresh index's `next` starts at the oldest record Netskope has.
+            return "next" if start is None else "head"
+        return str(start)
+
+    def _already_committed(self, page: Page, last: Fingerprint | None, retried: str) -> bool:
+        if last is not None:
+            return page.fingerprint() == last
+        # Nothing committed yet: an empty resend means the start request never landed.
+        return page.count == 0 and retried != "next"
+
+    def _failed(self, error: errors.SoarpackError) -> None:
+        self.failures += 1
+        if self.failures > self.options.max_failures:
+            raise error
+        retry_after = getattr(error, "retry_after", None)
+        delay = (
+            float(retry_after)
+            if isinstance(retry_after, (int, float))
+            else min(self.options.backoff_max, self.options.backoff_base * 2 ** (self.failures - 1))
+        )
+        self.ingest.progress.retrying(self.result, error, delay)
+        if self.ingest.wait_between(self.ingest.stopping, delay):
+            self.result.stopped = "signal"
+            raise _Stopped()
+
+    def _wait_after(self, page: Page) -> float:
+        wait = page.wait_time
+        rate = page.rate
+        if rate.remaining is not None and rate.remaining <= 0 and rate.reset:
+            wait = max(wait, rate.reset)
+        return wait
+
+    def _should_stop(self, page: Page) -> bool:
+        if self.ingest.stopping.is_set():
+            self.result.stopped = "signal"
+        elif self.options.max_pages is not None and self.result.pages >= self.options.max_pages:
+            self.result.stopped = "max_pages"
+        elif self.options.until_caught_up and page.count < self.options.page_size:
+            self.result.stopped = "caught_up"
+        else:
+            return False
+        return True
+
+
+class _Stopped(Exception):
+    """Raised inside a worker to leave a retry wait when the ingest is stopping."""

@@ -1,0 +1,1 @@
+"""Netskope behaviour shared by several actions and the ingest (not one action's code)."""
