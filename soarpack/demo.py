@@ -176,13 +176,23 @@ def _when(epoch: Any) -> str:
     )
 
 
-def serve_sandbox(port: int, seed: int, out: TextIO | None = None) -> int:
+def serve_sandbox(
+    port: int,
+    seed: int,
+    out: TextIO | None = None,
+    *,
+    rate_limit: bool = True,
+    events_per_type: int | None = None,
+) -> int:
     """Serve the simulator on 127.0.0.1:PORT until interrupted."""
     out = out or sys.stderr
     token = os.environ.get(SANDBOX_TOKEN_ENV)
     generated = token is None
     token = token or secrets.token_urlsafe(24)
-    state = SandboxState(token=token, seed=seed)
+    extra: dict[str, Any] = {"v2_rate_limit": rate_limit}
+    if events_per_type is not None:
+        extra["events_per_type"] = events_per_type
+    state = SandboxState(token=token, seed=seed, **extra)
     try:
         server = start_server(create_netskope_app(state), port=port)
     except OSError as exc:
@@ -196,11 +206,14 @@ def serve_sandbox(port: int, seed: int, out: TextIO | None = None) -> int:
         )
         print("Point soarpack at it:", file=out)
         print(f"  export SOARPACK_NETSKOPE_BASE_URL={server.base_url}", file=out)
+        print(f"  export SOARPACK_NETSKOPE_V2_BASE_URL={server.base_url}", file=out)
         if generated:
             # A throw-away token for a local simulator; set SOARPACK_SANDBOX_TOKEN to choose one.
             print(f"  export SOARPACK_NETSKOPE_TOKEN={token}", file=out)
+            print(f"  export SOARPACK_NETSKOPE_V2_TOKEN={token}", file=out)
         else:
             print(f'  export SOARPACK_NETSKOPE_TOKEN="${SANDBOX_TOKEN_ENV}"', file=out)
+            print(f'  export SOARPACK_NETSKOPE_V2_TOKEN="${SANDBOX_TOKEN_ENV}"', file=out)
         try:
             while True:
                 time.sleep(3600)

@@ -63,16 +63,30 @@ def test_example_runs_on_the_sandbox(
     example: dict[str, Any],
     make_engine: EngineFactory,
     sandbox_transport: httpx.BaseTransport,
+    sandbox_state: SandboxState,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # actions that write files (ingest) write here
     action = PACK.actions[name]
+    if name.startswith("netskope.client_status."):
+        _client_status_precondition(sandbox_state, name, example["index"])
     assert action.connection in SANDBOX_APPS, f"no sandbox for connection {action.connection}"
     result = make_engine(sandbox_transport, action.connection).invoke(name, example)
     assert result.calls and all(c.status == 200 for c in result.calls)
     assert PACK.schemas.errors(action.output, result.data) == []
     assert CANARY not in str(result.to_dict())
+
+
+def _client_status_precondition(state: SandboxState, name: str, index: str) -> None:
+    """The tenant holds one Client Status iterator: none before create, a ready one otherwise."""
+    service = state.clientstatus
+    existing = service.find(index)
+    if name == "netskope.client_status.create":
+        if existing is not None:
+            service.delete(index)
+    elif existing is None:
+        service.create(index, ready_after=0)
 
 
 @pytest.mark.parametrize("name", ACTIONS)

@@ -69,6 +69,7 @@ def ingest(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
             page_size=inputs["page_size"],
         ),
         wait=wait,
+        calls=session.calls,
     )
     results = job.run()
     failed = [r for r in results if r.error is not None]

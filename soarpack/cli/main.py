@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sandbox.add_parser("serve", help="serve the simulator on 127.0.0.1 until Ctrl-C")
     p.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
+    p.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="switch off the v2 4-requests/second limit (for benchmarks)",
+    )
+    p.add_argument(
+        "--events-per-type",
+        type=int,
+        metavar="N",
+        help="records in each v2 data-export stream (default 25,000)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=_cmd_sandbox_serve)
 
@@ -369,7 +380,12 @@ def _cmd_connections_test(args: argparse.Namespace) -> int:
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from soarpack.demo import serve_sandbox
 
-    return serve_sandbox(port=args.port, seed=args.seed)
+    return serve_sandbox(
+        port=args.port,
+        seed=args.seed,
+        rate_limit=not args.no_rate_limit,
+        events_per_type=args.events_per_type,
+    )
 
 
 def _port(text: str) -> int:

@@ -101,6 +101,7 @@ class Ingest:
         options: IngestOptions,
         progress: Progress | None = None,
         wait: Callable[[threading.Event, float], bool] | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> None:
         if options.index and len(options.streams) > 1:
             raise errors.ConfigError(
@@ -116,6 +117,15 @@ class Ingest:
         # The wait between pages; returns True when asked to stop. Injected by tests.
         self.wait_between = wait if wait is not None else (lambda ev, seconds: ev.wait(seconds))
         self.checkpoints = CheckpointStore(options.state_dir / "checkpoints.json")
+        # Where every HTTP call is recorded, if the caller wants them (the action does;
+        # the long-running command does not, so its memory stays flat).
+        self.calls = calls
+        self._calls_lock = threading.Lock()
+
+    def record_calls(self, calls: list[CallRecord]) -> None:
+        if self.calls is not None:
+            with self._calls_lock:
+                self.calls.extend(calls)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -190,6 +200,8 @@ class _Worker:
             except _NOT_PROCESSED as exc:
                 self._failed(exc)
                 continue
+            finally:
+                self.ingest.record_calls(calls)
             if (
                 operation == "resend"
                 and retrying is not None

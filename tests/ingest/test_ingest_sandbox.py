@@ -16,11 +16,13 @@ import pytest
 
 from soarpack import errors
 from soarpack.cli import exitcodes
+from soarpack.config import Config
+from soarpack.engine import Engine
 from soarpack.ingest.identity import default_index, installation_id
 from soarpack.ingest.lock import StreamLock
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app, start_server
 from soarpack.sandbox.events import record_kind, record_position
-from tests.conftest import CANARY, REPO, EngineFactory
+from tests.conftest import CANARY, REPO, EngineFactory, settings_env
 
 SMALL = {"events_per_type": 2_500, "page_size": 1_000, "v2_rate_limit": False}
 
@@ -237,3 +239,24 @@ def test_kill_between_fetch_and_commit_then_restart_loses_and_duplicates_nothing
     [stream] = json.loads(out)["streams"]
     assert stream["notes"] == ["recovered an uncommitted page (next) with resend"]
     assert positions(tmp_path / "out", "events/page") == list(range(2_500))
+
+
+def test_the_client_side_limit_keeps_a_fast_ingest_from_ever_drawing_a_429(
+    pack: Any, tmp_path: Path
+) -> None:
+    # Real time: ten back-to-back pages against the simulator's real 4/s limiter.
+    state = SandboxState(token=CANARY, events_per_type=900, page_size=100, v2_rate_limit=True)
+    transport = InProcessTransport(create_netskope_app(state))
+    with Engine(
+        pack,
+        Config(env=settings_env("netskope_v2")),
+        transports={"netskope_v2": transport},
+    ) as engine:
+        result = engine.invoke(
+            "netskope.dataexport.ingest",
+            ingest_inputs(tmp_path, streams=["events/page"], page_size=100),
+        )
+    transport.close()
+    statuses = [entry["status"] for entry in state.logged_requests()]
+    assert len(statuses) == 10 and set(statuses) == {200}
+    assert result.data["streams"][0]["records"] == 900
