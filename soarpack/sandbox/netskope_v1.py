@@ -3,14 +3,14 @@
 It answers the way v1 does, quirks included: the token travels as a parameter (URL
 query, JSON body or form body; the body wins), bad input comes back as HTTP 200 with
 `"status": "error"`, and a bad token is a 403 (or, with `auth_failure_status=200`,
-another error-in-a-200). Admin endpoints under `/_sandbox/` let tests queue faults and
-read the request log; the app is only ever served on loopback (see `server.py`).
+another error-in-a-200). `create_netskope_app` also mounts the REST v2 endpoints and
+the `/_sandbox/` admin endpoints (`admin.py`); the app is only ever served on loopback
+(see `server.py`).
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import time
 from collections import Counter
@@ -23,8 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from soarpack.sandbox.admin import admin_routes
+from soarpack.sandbox.clientstatus_api import clientstatus_routes
 from soarpack.sandbox.data import ALERT_TYPES, Record
 from soarpack.sandbox.faults import apply_fault
+from soarpack.sandbox.netskope_v2 import dataexport_routes
 from soarpack.sandbox.query import Predicate, QueryError, compile_query, field_values
 from soarpack.sandbox.state import SandboxState
 
@@ -298,61 +301,20 @@ async def _answer(
     return JSONResponse({"status": "success", "msg": "", "data": data})
 
 
-# --- admin endpoints ----------------------------------------------------------------
-
-
-def _from_loopback(request: Request) -> bool:
-    # Defence in depth behind start_server's loopback-only bind. Only a parseable
-    # non-loopback address is refused: in-process callers may name themselves oddly.
-    host = request.client.host if request.client else None
-    if not host:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
-
-
-def _admin_faults(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        if not _from_loopback(request):
-            return JSONResponse({"status": "error", "error": "not found"}, status_code=404)
-        if request.method == "GET":
-            return JSONResponse({"status": "ok", "pending": state.faults.pending()})
-        if request.method == "DELETE":
-            return JSONResponse({"status": "ok", "cleared": state.faults.clear()})
-        try:
-            payload = json.loads(await request.body() or b"{}")
-            if not isinstance(payload, dict) or "fault" not in payload:
-                raise ValueError('send {"fault": {...}, "count": N}')
-            state.faults.push(payload["fault"], payload.get("count", 1))
-        except ValueError as exc:  # JSONDecodeError is a ValueError too
-            return JSONResponse({"status": "error", "error": str(exc)}, status_code=400)
-        return JSONResponse({"status": "ok", "pending": len(state.faults)})
-
-    return endpoint
-
-
-def _admin_requests(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        if not _from_loopback(request):
-            return JSONResponse({"status": "error", "error": "not found"}, status_code=404)
-        if request.method == "DELETE":
-            return JSONResponse({"status": "ok", "cleared": state.clear_request_log()})
-        return JSONResponse({"status": "ok", "requests": state.logged_requests()})
-
-    return endpoint
-
-
 def create_netskope_app(state: SandboxState) -> Starlette:
-    """An ASGI app serving `state` as a Netskope v1 tenant, plus the `/_sandbox/` admin."""
+    """An ASGI app serving `state` as a Netskope tenant, plus the `/_sandbox/` admin.
+
+    One app answers REST v1 (this module), the v2 data-export iterator
+    (`netskope_v2.py`) and the v2 Client Status iterator (`clientstatus_api.py`).
+    """
     vendor_methods = ["GET", "POST"]
     routes = [
         Route("/api/v1/clients", _vendor_endpoint(state, _clients), methods=vendor_methods),
         Route("/api/v1/alerts", _vendor_endpoint(state, _alerts), methods=vendor_methods),
         Route("/api/v1/report", _vendor_endpoint(state, _report), methods=vendor_methods),
-        Route("/_sandbox/faults", _admin_faults(state), methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/requests", _admin_requests(state), methods=["GET", "DELETE"]),
+        *dataexport_routes(state),
+        *clientstatus_routes(state),
+        *admin_routes(state),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = state

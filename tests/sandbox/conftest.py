@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app
-from tests.sandbox.sandbox_helpers import BASE_URL, NOW, TOKEN
+from tests.sandbox.sandbox_helpers import BASE_URL, NOW, TOKEN, V2_HEADERS, V2_SMALL
 
 
 @pytest.fixture
@@ -20,4 +20,18 @@ def state() -> SandboxState:
 def client(state: SandboxState) -> Iterator[httpx.Client]:
     transport = InProcessTransport(create_netskope_app(state))
     with httpx.Client(transport=transport, base_url=BASE_URL) as http:
+        yield http
+
+
+@pytest.fixture
+def v2_state() -> SandboxState:
+    """A small v2 tenant: 25 records a stream, 10 a page, no rate limit (see V2_SMALL)."""
+    return SandboxState(token=TOKEN, now=NOW, **V2_SMALL)
+
+
+@pytest.fixture
+def v2(v2_state: SandboxState) -> Iterator[httpx.Client]:
+    """A client of `v2_state` that sends the v2 token header on every request."""
+    transport = InProcessTransport(create_netskope_app(v2_state))
+    with httpx.Client(transport=transport, base_url=BASE_URL, headers=V2_HEADERS) as http:
         yield http
