@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from soarpack.config import Config
@@ -33,7 +35,12 @@ def run_demo(
     register_secret(token)
     state = SandboxState(token=token)
     with start_server(create_netskope_app(state)) as server:
-        env = {"SOARPACK_NETSKOPE_BASE_URL": server.base_url, "SOARPACK_NETSKOPE_TOKEN": token}
+        env = {
+            "SOARPACK_NETSKOPE_BASE_URL": server.base_url,
+            "SOARPACK_NETSKOPE_TOKEN": token,
+            "SOARPACK_NETSKOPE_V2_BASE_URL": server.base_url,
+            "SOARPACK_NETSKOPE_V2_TOKEN": token,
+        }
         with Engine(Pack.load(pack_dir), Config(env=env)) as engine:
             _Demo(engine, state, out).run(server.base_url)
     return 0
@@ -150,6 +157,26 @@ class _Demo:
         self.say("7. The tenant answers 429 with Retry-After: 1; the call waits and retries")
         self.state.faults.push({"status": 429, "retry_after": 1})
         self.invoke("netskope.alerts.list", {"timeperiod": 86400, "limit": 1})
+
+        self.say(
+            "\n8. Export every DLP alert with the checkpointed REST v2 ingest, then run it again"
+        )
+        with tempfile.TemporaryDirectory(prefix="soarpack-demo-") as scratch:
+            inputs = {
+                "streams": ["alerts/dlp"],
+                "output_dir": f"{scratch}/out",
+                "state_dir": f"{scratch}/state",
+            }
+            for run in ("first run", "second run"):
+                [stream] = self.invoke("netskope.dataexport.ingest", inputs)["streams"]
+                self.say(
+                    f"   {run}: {stream['records']:,} records in {stream['pages']} page(s) "
+                    f"(index {stream['index']}), stopped: {stream['stopped']}"
+                )
+            lines = sum(1 for path in Path(scratch, "out").glob("*.jsonl") for _ in path.open("rb"))
+            self.say(
+                f"   {lines:,} lines on disk: the second run found nothing new, and nothing twice"
+            )
 
         seen = len(self.state.logged_requests())
         elapsed = time.perf_counter() - started
