@@ -289,6 +289,10 @@ class ConnectionClient:
 
         try:
             response = self._http.send(request)
+            # httpx leaves the response and its body stream in a reference cycle, so each
+            # body (10 MB for an iterator page) lived until the cycle collector ran; the
+            # body is read already, so swap the stream for an empty one.
+            response.stream = httpx.ByteStream(b"")
         except httpx.HTTPError as exc:
             failure, retry = _transport_failure(exc, self.spec.name)
             failure.method, failure.url = method, shown_url

@@ -238,6 +238,7 @@ class _Worker:
             self.ingest.progress.page(self.result, page.count, wait)
             if self._should_stop(page):
                 return
+            del page  # not held through the wait and the next fetch
             if wait > 0 and self.ingest.wait_between(self.ingest.stopping, wait):
                 self.result.stopped = "signal"
                 return

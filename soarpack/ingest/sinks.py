@@ -97,7 +97,9 @@ class JsonLinesSink:
             if self._handle is None:
                 # Kept open across pages; closed on rotation, rollback and close().
                 self._handle = open(self._path(self._seq), "ab")  # noqa: SIM115
-            self._handle.write(b"\n".join(records) + b"\n")
+            # Two writes, not `join(...) + b"\n"`: that would copy a 10 MB page once more.
+            self._handle.write(b"\n".join(records))
+            self._handle.write(b"\n")
         except OSError as exc:
             raise SinkError(f"Writing to {self._path(self._seq)} failed: {exc.strerror}.") from None
 
