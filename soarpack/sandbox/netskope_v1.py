@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -29,6 +28,7 @@ from soarpack.sandbox.data import ALERT_TYPES, Record
 from soarpack.sandbox.faults import apply_fault
 from soarpack.sandbox.netskope_v2 import dataexport_routes
 from soarpack.sandbox.query import Predicate, QueryError, compile_query, field_values
+from soarpack.sandbox.requestlog import logged, new_entry
 from soarpack.sandbox.state import SandboxState
 
 __all__ = ["AUTH_ERROR_MESSAGE", "create_netskope_app"]
@@ -250,26 +250,8 @@ def _vendor_endpoint(
     async def endpoint(request: Request) -> Response:
         query = dict(request.query_params)
         body, body_error = await _read_body(request)
-        entry: dict[str, Any] = {
-            "time": time.time(),
-            "method": request.method,
-            "path": request.url.path,
-            "query": state.redact(query),
-            "body": state.redact(body),
-            "fault": None,
-            # Stays 499 only if the caller went away mid-answer (a delay outlasting
-            # an in-process timeout), so the log still shows the attempt.
-            "status": 499,
-        }
-        try:
-            response = await _answer(state, handler, entry, query, body, body_error)
-            entry["status"] = response.status_code
-            return response
-        except Exception:
-            entry["status"] = 500
-            raise
-        finally:
-            state.log_request(entry)
+        entry = new_entry(state, request, query, body)
+        return await logged(state, entry, _answer(state, handler, entry, query, body, body_error))
 
     return endpoint
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from soarpack.sandbox.faults import Fault, apply_fault
+from soarpack.sandbox.requestlog import logged, new_entry
 from soarpack.sandbox.state import REDACTED, SandboxState
 
 __all__ = ["TOKEN_HEADER", "V2_AUTH_ERROR_MESSAGE", "Plan", "Planner", "v2_endpoint", "v2_error"]
@@ -61,27 +61,10 @@ def v2_error(status: int, message: str) -> JSONResponse:
 def v2_endpoint(state: SandboxState, planner: Planner) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         token = request.headers.get(TOKEN_HEADER)
-        entry: dict[str, Any] = {
-            "time": time.time(),
-            "method": request.method,
-            "path": request.url.path,
-            "query": state.redact(dict(request.query_params)),
-            "body": {},
-            # Presence only: the header's value is never written down.
-            "headers": {TOKEN_HEADER: REDACTED} if token is not None else {},
-            "fault": None,
-            # Stays 499 only if the caller went away mid-answer (see v1).
-            "status": 499,
-        }
-        try:
-            response = await _answer(state, planner, request, token, entry)
-            entry["status"] = response.status_code
-            return response
-        except Exception:
-            entry["status"] = 500
-            raise
-        finally:
-            state.log_request(entry)
+        # Presence only: the header's value is never written down.
+        headers = {TOKEN_HEADER: REDACTED} if token is not None else {}
+        entry = new_entry(state, request, dict(request.query_params), {}, headers)
+        return await logged(state, entry, _answer(state, planner, request, token, entry))
 
     return endpoint
 
