@@ -8,6 +8,7 @@ from typing import Any
 
 from soarpack import errors
 from soarpack.engine import Session
+from soarpack.netskope.dataexport import header_number
 
 _BASE = "/api/v2/dataexport/iterator"
 _MAX_POLL_INTERVAL = 30.0
@@ -96,7 +97,7 @@ def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         "count": len(records),
         "columns": columns,
         "records": records,
-        "wait_time": _wait_time(reply.headers.get("wait_time")),
+        "wait_time": max(0.0, header_number(reply.headers.get("wait_time"), float) or 0.0),
     }
 
 
@@ -104,10 +105,3 @@ def delete(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     index = inputs["index"]
     session.request("DELETE", f"{_BASE}/{index}")
     return {"index": index, "deleted": True}
-
-
-def _wait_time(raw: str | None) -> float:
-    try:
-        return max(0.0, float(raw)) if raw is not None else 0.0
-    except ValueError:
-        return 0.0

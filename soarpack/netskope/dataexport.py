@@ -47,9 +47,9 @@ class RateState:
     @classmethod
     def from_headers(cls, headers: httpx.Headers) -> RateState:
         return cls(
-            _number(headers.get("ratelimit-limit"), int),
-            _number(headers.get("ratelimit-remaining"), int),
-            _number(headers.get("ratelimit-reset"), float),
+            header_number(headers.get("ratelimit-limit"), int),
+            header_number(headers.get("ratelimit-remaining"), int),
+            header_number(headers.get("ratelimit-reset"), float),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +171,8 @@ def _record_id(raw: msgspec.Raw) -> str | None:
     return None if value is None else str(value)
 
 
-def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
+def header_number(raw: str | None, kind: type[int] | type[float]) -> Any:
+    """A numeric response header as `kind`, or None when absent or not a number."""
     if raw is None:
         return None
     try:
