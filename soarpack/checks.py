@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from soarpack.errors import PackError
+from soarpack.http.tokens import PROVIDERS
+from soarpack.manifest import ConnectionSpec
 from soarpack.pack import Pack, load_handler
 from soarpack.schemas import SECRET_KEY, SEMANTIC_KEY
 
@@ -39,6 +41,7 @@ def pack_problems(pack: Pack, tests_dir: Path | None = None) -> list[Problem]:
                     f"setting {conn.auth.setting!r} must exist and be marked x-secret",
                 )
             )
+        problems += _exchange_problems(conn, props, where)
         test = pack.actions.get(conn.test_action)
         if test is None or test.connection != name or test.side_effect != "read":
             problems.append(
@@ -52,6 +55,25 @@ def pack_problems(pack: Pack, tests_dir: Path | None = None) -> list[Problem]:
     if tests_dir is not None:
         problems += _untested(pack, tests_dir)
     return sorted(set(problems))
+
+
+def _exchange_problems(conn: ConnectionSpec, props: dict[str, Any], where: str) -> list[Problem]:
+    """The settings a token exchange reads must exist, its secrets marked x-secret."""
+    exchange = conn.auth.exchange
+    if exchange is None:
+        return []
+    provider = PROVIDERS.get(exchange.kind)
+    if provider is None:
+        return [(f"{where}.auth.exchange", f"no token provider for kind {exchange.kind!r}")]
+    problems: list[Problem] = []
+    for setting in provider.required_settings:
+        if setting not in props:
+            problems.append(
+                (f"{where}.settings", f"{exchange.kind} exchange needs a setting {setting!r}")
+            )
+        elif setting in provider.secret_settings and not props[setting].get(SECRET_KEY):
+            problems.append((f"{where}.settings", f"setting {setting!r} must be marked x-secret"))
+    return problems
 
 
 def _schema_file_problems(pack: Pack) -> list[Problem]:
@@ -109,9 +131,12 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
 
 
 def _invoked(name: str, text: str) -> bool:
-    """`invoke("name"` in Python, or `"invoke", "name"` as a CLI argument list."""
+    """`invoke("name"` in Python, `"invoke", "name"` as a CLI argument list, or the first
+    argument of a `pytest.param(` row."""
     quoted = rf"[\"']{re.escape(name)}[\"']"
-    return re.search(rf"invoke\(\s*{quoted}|[\"']invoke[\"'],\s*{quoted}", text) is not None
+    # A pytest.param row of a table whose test invokes each row's action counts too.
+    pattern = rf"invoke\(\s*{quoted}|[\"']invoke[\"'],\s*{quoted}|pytest\.param\(\s*{quoted}"
+    return re.search(pattern, text) is not None
 
 
 def _untested(pack: Pack, tests_dir: Path) -> list[Problem]:

@@ -30,6 +30,8 @@ from soarpack.schemas import SECRET_KEY, SchemaStore
 
 CONFIG_ENV = "SOARPACK_CONFIG"
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Schema rules whose messages name settings but never quote a value.
+_NAMES_ONLY_RULES = frozenset({"required", "oneOf", "anyOf"})
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,11 @@ class Config:
             lines = []
             for p in problems:
                 name = p.pointer.lstrip("/").split("/", 1)[0]
-                # Never echo a secret's value, even a malformed one.
+                # Never echo a secret's value, even a malformed one. Messages about which
+                # settings go together (required, oneOf, anyOf) name settings, not values.
                 why = (
                     "is not a valid value"
-                    if name in secret_names and p.rule != "required"
+                    if name in secret_names and p.rule not in _NAMES_ONLY_RULES
                     else p.message
                 )
                 lines.append(f"  - {name or '/'}: {why} [{p.rule}]")

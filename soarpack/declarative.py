@@ -17,6 +17,7 @@ from soarpack.manifest import HttpSpec
 
 if TYPE_CHECKING:
     from soarpack.engine import Session
+    from soarpack.http.client import Reply
 
 
 def run_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,20 +62,25 @@ def _all_pages(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> d
     }
 
 
-def _send(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> Any:
+def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> Reply:
+    """The declared request, once, with each input where `spec` places it; the answer as is."""
     path = spec.path
     for name in spec.path_params:
         path = path.replace("{" + name + "}", quote(str(inputs[name]), safe=""))
     params = {n: _query_value(inputs[n]) for n in spec.query if inputs.get(n) is not None}
     body = {n: inputs[n] for n in spec.body if inputs.get(n) is not None}
     headers = {h: str(inputs[n]) for h, n in spec.headers.items() if inputs.get(n) is not None}
-    reply = session.request(
+    return session.request(
         spec.method,
         path,
         params=params,
         json_body=body if (body or spec.body) else None,
         headers=headers,
     )
+
+
+def _send(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> Any:
+    reply = send_declared(session, spec, inputs)
     if spec.records is None:
         return reply.data
     records = reply.data.get(spec.records) if isinstance(reply.data, dict) else None

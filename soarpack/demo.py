@@ -3,7 +3,9 @@
 The demo starts the sandbox on 127.0.0.1, points the netskope connection at it over
 real HTTP, and runs the pack's actions the way a responder would: test the
 connection, find who triggers DLP alerts, look at their devices, and show what
-happens on bad input and on a rate limit. It reads no user configuration.
+happens on bad input and on a rate limit; then it asks the simulated MetaAccess
+account (under /metaaccess) which devices changed status. It reads no user
+configuration.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any, TextIO
 
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import ConfigError, InputError
+from soarpack.errors import ConfigError, ConflictError, InputError
 from soarpack.pack import Pack
 from soarpack.redact import register_secret
-from soarpack.sandbox import SandboxState, create_netskope_app, start_server
+from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
+from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
+from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
 
 SANDBOX_TOKEN_ENV = "SOARPACK_SANDBOX_TOKEN"
 
@@ -34,12 +38,20 @@ def run_demo(
     token = token or secrets.token_urlsafe(24)
     register_secret(token)
     state = SandboxState(token=token)
-    with start_server(create_netskope_app(state)) as server:
+    with start_server(create_sandbox_app(state)) as server:
         env = {
             "SOARPACK_NETSKOPE_BASE_URL": server.base_url,
             "SOARPACK_NETSKOPE_TOKEN": token,
             "SOARPACK_NETSKOPE_V2_BASE_URL": server.base_url,
             "SOARPACK_NETSKOPE_V2_TOKEN": token,
+            # Client credentials: the demo obtains its MetaAccess token through OAuth.
+            "SOARPACK_METAACCESS_BASE_URL": server.base_url + METAACCESS_PREFIX,
+            "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
+            "SOARPACK_METAACCESS_CLIENT_SECRET": token,
+            # The Lacework Edge tenant takes the same token as its API key.
+            "SOARPACK_LACEWORK_EDGE_BASE_URL": server.base_url + LACEWORK_EDGE_PREFIX,
+            "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
+            "SOARPACK_LACEWORK_EDGE_API_KEY": token,
         }
         with Engine(Pack.load(pack_dir), Config(env=env)) as engine:
             _Demo(engine, state, out).run(server.base_url)
@@ -53,6 +65,7 @@ class _Demo:
         self.out = out
         self.invoked = 0
         self.http_calls = 0
+        self.last_urls: list[str] = []
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -61,6 +74,7 @@ class _Demo:
         result = self.engine.invoke(action, inputs)
         self.invoked += 1
         self.http_calls += len(result.calls)
+        self.last_urls = [f"{c.method} {c.url}" for c in result.calls]
         statuses = " ".join(str(c.status) for c in result.calls)
         self.say(
             f"  -> {action}: {len(result.calls)} HTTP call(s) [{statuses}] in {result.duration_ms:.0f} ms"
@@ -180,6 +194,34 @@ class _Demo:
                 f"   {lines:,} lines on disk: the second run found nothing new, and nothing twice"
             )
 
+        self.say("\n9. OPSWAT MetaAccess: devices whose status changed in the last day, every page")
+        changed = self.invoke(
+            "metaaccess.devices.status_changed", {"age": 86400, "all_pages": True, "limit": 50}
+        )
+        paging = changed["paging"]
+        self.say(
+            f"   {changed['monitored_count']} monitored and {changed['deleted_count']} deleted "
+            f"devices in {paging['pages']} page(s); "
+            + (
+                "the next page was answered 413: the end"
+                if paging["end_reached"]
+                else "more remain"
+            )
+        )
+        critical = [d for d in changed["monitored_devices"] if d.get("severity") == "critical"]
+        self.table(
+            [
+                [d["device_id"], d.get("status", "?"), _critical_issues(d.get("issue"))]
+                for d in critical[:5]
+            ],
+            ["device id", "status", "critical issues"],
+        )
+        self.say("   the token was obtained with OAuth client credentials; as recorded:")
+        for url in self.last_urls[:2]:
+            self.say(f"     {url}")
+
+        self._lacework_edge()
+
         seen = len(self.state.logged_requests())
         elapsed = time.perf_counter() - started
         self.say(
@@ -187,6 +229,36 @@ class _Demo:
             f"(the tenant logged {seen}), {elapsed:.1f} s."
         )
         self.say("Next: `soarpack actions list`, `soarpack actions describe netskope.alerts.list`.")
+
+    def _lacework_edge(self) -> None:
+        self.say(
+            "\n10. Lacework Edge: acknowledge the oldest open alert; suspend a user and reactivate them"
+        )
+        found = self.invoke("lacework_edge.alerts.query_open", {"start_time_ms": 0})
+        self.say(f"   {found['count']} open or acknowledged alerts")
+        if found["alerts"]:
+            alert = min(found["alerts"], key=lambda a: a.get("create_time", 0))
+            acked = self.invoke("lacework_edge.alerts.ack", {"alert_uuid": alert["uuid"]})
+            self.say(
+                f"   acked {alert['uuid']}: alert_update_time "
+                f"{acked['previous_update_time']} -> {acked['alert_update_time']}"
+            )
+            try:
+                self.engine.invoke(
+                    "lacework_edge.alerts.ack",
+                    {
+                        "alert_uuid": alert["uuid"],
+                        "alert_update_time": acked["previous_update_time"],
+                    },
+                )
+            except ConflictError as conflict:
+                self.say(f"   the same ack with the old update time is refused: {conflict.status}")
+        user = self.invoke("lacework_edge.users.suspend", {"user_uuid": "ex-users-1"})
+        self.say(
+            f"   user ex-users-1: {user['previous_status_name']} -> {user['status_name']} (read back)"
+        )
+        self.invoke("lacework_edge.users.reactivate", {"user_uuid": "ex-users-1"})
+        self.say("   and reactivated; the API key was exchanged for a JWT once (TokenLogin)")
 
     def table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         if not rows:
@@ -197,6 +269,13 @@ class _Demo:
         self.say("   " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         for row in cells:
             self.say("   " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _critical_issues(issue: Any) -> Any:
+    """The critical issue count under either of the names MetaAccess documents."""
+    if not isinstance(issue, dict):
+        return "?"
+    return issue.get("total_critical_issues", issue.get("total_critical_issue", "?"))
 
 
 def _when(epoch: Any) -> str:
@@ -223,7 +302,7 @@ def serve_sandbox(
         extra["events_per_type"] = events_per_type
     state = SandboxState(token=token, seed=seed, **extra)
     try:
-        server = start_server(create_netskope_app(state), port=port)
+        server = start_server(create_sandbox_app(state), port=port)
     except OSError as exc:
         raise ConfigError(
             f"cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}"
@@ -236,13 +315,27 @@ def serve_sandbox(
         print("Point soarpack at it:", file=out)
         print(f"  export SOARPACK_NETSKOPE_BASE_URL={server.base_url}", file=out)
         print(f"  export SOARPACK_NETSKOPE_V2_BASE_URL={server.base_url}", file=out)
-        if generated:
-            # A throw-away token for a local simulator; set SOARPACK_SANDBOX_TOKEN to choose one.
-            print(f"  export SOARPACK_NETSKOPE_TOKEN={token}", file=out)
-            print(f"  export SOARPACK_NETSKOPE_V2_TOKEN={token}", file=out)
-        else:
-            print(f'  export SOARPACK_NETSKOPE_TOKEN="${SANDBOX_TOKEN_ENV}"', file=out)
-            print(f'  export SOARPACK_NETSKOPE_V2_TOKEN="${SANDBOX_TOKEN_ENV}"', file=out)
+        print(
+            f"  export SOARPACK_METAACCESS_BASE_URL={server.base_url}{METAACCESS_PREFIX}",
+            file=out,
+        )
+        print(f"  export SOARPACK_METAACCESS_CLIENT_ID={METAACCESS_CLIENT_ID}", file=out)
+        print(
+            f"  export SOARPACK_LACEWORK_EDGE_BASE_URL={server.base_url}{LACEWORK_EDGE_PREFIX}",
+            file=out,
+        )
+        print("  export SOARPACK_LACEWORK_EDGE_ACCOUNT=acme", file=out)
+        # The token doubles as MetaAccess's client secret (and its provisioned access_token).
+        shown = token if generated else f'"${SANDBOX_TOKEN_ENV}"'
+        for name in (
+            "NETSKOPE_TOKEN",
+            "NETSKOPE_V2_TOKEN",
+            "METAACCESS_CLIENT_SECRET",
+            "LACEWORK_EDGE_API_KEY",
+        ):
+            # A generated token is a throw-away one for a local simulator; set
+            # SOARPACK_SANDBOX_TOKEN to choose one.
+            print(f"  export SOARPACK_{name}={shown}", file=out)
         try:
             while True:
                 time.sleep(3600)

@@ -28,7 +28,7 @@ _CONSTRAINTS = (
 
 def input_rows(pack: Pack, action: ActionSpec) -> list[dict[str, Any]]:
     """One row per input: name, type, required, default, constraints, semantic, description."""
-    required = set(action.input.get("required", []))
+    required = set(pack.schemas.resolve(action.input)[0].get("required", []))
     rows = []
     for name, prop in pack.schemas.properties(action.input).items():
         rows.append(
@@ -109,9 +109,10 @@ def catalogue_markdown(pack: Pack) -> str:
         out.append("")
         out.append("| action | side effect | what it does | inputs |")
         out.append("|---|---|---|---|")
-        for action in sorted(
+        mine = sorted(
             (a for a in pack.actions.values() if a.vendor == vendor), key=lambda a: a.name
-        ):
+        )
+        for action in (a for a in mine if a.operation is None):
             inputs = ", ".join(
                 f"`{r['name']}`" + ("*" if r["required"] else "") for r in input_rows(pack, action)
             )
@@ -119,11 +120,35 @@ def catalogue_markdown(pack: Pack) -> str:
                 f"| `{action.name}` | {action.side_effect} | {action.title} | {inputs or '—'} |"
             )
         out.append("")
+        out += _operations_table([a for a in mine if a.operation is not None])
     out.append(
         "`*` required. `soarpack actions describe NAME` shows every input's type, limits and default."
     )
     out += ["", CATALOGUE_END]
     return "\n".join(out)
+
+
+def _operations_table(actions: list[ActionSpec]) -> list[str]:
+    """Actions generated from a vendor API document, with where their path comes from."""
+    if not actions:
+        return []
+    assumed = sum(1 for a in actions if a.operation and a.operation.binding == "assumed")
+    out = [
+        f"{len(actions)} operations generated from the vendor's API document. Paths marked "
+        f"*assumed* ({assumed}) follow the documented convention until `soarpack "
+        "lacework-edge bind-spec` binds them to the vendor's OpenAPI file.",
+        "",
+        "| action | side effect | request | path |",
+        "|---|---|---|---|",
+    ]
+    for action in actions:
+        assert action.operation is not None and action.http is not None
+        request = f"`{action.http.method} {action.http.path}`"
+        out.append(
+            f"| `{action.name}` | {action.side_effect} | {request} | {action.operation.binding} |"
+        )
+    out.append("")
+    return out
 
 
 EXIT_CODES_START = "<!-- exit-codes:start -->"

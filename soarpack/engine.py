@@ -20,13 +20,14 @@ from typing import Any
 
 import httpx
 
-from soarpack import errors
+from soarpack import annotated, errors
 from soarpack.config import Config
-from soarpack.declarative import run_declared
+from soarpack.declarative import run_declared, send_declared
 from soarpack.http.client import CallRecord, ConnectionClient, Reply
-from soarpack.manifest import ActionSpec
+from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data
+from soarpack.schemas import SECRET_KEY
 
 
 @dataclass
@@ -61,11 +62,23 @@ class Session:
     HTTP calls made. Handlers keep no state of their own between calls.
     """
 
-    def __init__(self, client: ConnectionClient, action: ActionSpec, pack: Pack) -> None:
+    def __init__(
+        self,
+        client: ConnectionClient,
+        action: ActionSpec,
+        pack: Pack,
+        http: HttpSpec | None = None,
+        *,
+        engine: Engine | None = None,
+        calls: list[CallRecord] | None = None,
+    ) -> None:
         self.client = client
         self.action = action
         self.pack = pack
-        self.calls: list[CallRecord] = []
+        # The declared request, with the method and path a configured binding gives it.
+        self.http = http or action.http
+        self.calls: list[CallRecord] = [] if calls is None else calls
+        self._engine = engine
 
     def request(
         self,
@@ -98,11 +111,31 @@ class Session:
 
     def call_declared(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Run the action's declared `http` request (with paging) and shape its output."""
-        if self.action.http is None:
+        if self.http is None:
             raise errors.PackError(
                 [(self.action.name, "call_declared used but the action declares no http")]
             )
-        return run_declared(self, self.action.http, inputs)
+        return run_declared(self, self.http, inputs)
+
+    def send_declared(self, inputs: Mapping[str, Any]) -> Reply:
+        """Send the declared request once with these inputs and return the answer as is:
+        for handlers that page by the vendor's own rule (`paging: page_number`)."""
+        if self.http is None:
+            raise errors.PackError(
+                [(self.action.name, "send_declared used but the action declares no http")]
+            )
+        return send_declared(self, self.http, inputs)
+
+    def call_action(self, name: str, inputs: Mapping[str, Any]) -> Any:
+        """Run another action of the same connection as part of this one (response actions
+        built on raw operations): its inputs are validated, its own side effect governs
+        retries, and its HTTP calls are recorded with this invocation's."""
+        if self._engine is None:
+            raise errors.PackError([(self.action.name, "call_action needs an engine")])
+        spec = self._engine.pack.action(name)
+        if spec.connection != self.action.connection:
+            raise errors.PackError([(self.action.name, f"{name} is on another connection")])
+        return self._engine.run(spec, inputs, self.calls)
 
     def schema(self, relpath: str) -> dict[str, Any]:
         """A schema file of the pack (vendor enums, code mappings), read-only."""
@@ -125,6 +158,7 @@ class Engine:
         self._transports = dict(transports or {})
         self._sleep = sleep
         self._clients: dict[str, ConnectionClient] = {}
+        self._annotations: dict[tuple[str, str, str], bool] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Engine:
@@ -155,6 +189,8 @@ class Engine:
         problems = store.errors(spec.input, filled, strict=True)
         if problems:
             raise errors.InputError(spec.name, problems)
+        if self._annotated(spec, "input", annotated.NAMES_KEY):
+            filled = annotated.to_numbers(store, spec.input, filled)
         return filled
 
     def client(self, connection: str) -> ConnectionClient:
@@ -173,10 +209,21 @@ class Engine:
     def invoke(self, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
         started = time.perf_counter()
         spec = self.pack.action(action)
+        calls: list[CallRecord] = []
+        data = self.run(spec, inputs, calls)
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        return ActionResult(spec.name, data, elapsed, calls)
+
+    def run(
+        self, spec: ActionSpec, inputs: Mapping[str, Any] | None, calls: list[CallRecord]
+    ) -> Any:
+        """Validate, call and check one action, recording its HTTP calls in `calls`."""
         filled = self.validate_inputs(spec, inputs)
-        session = Session(self.client(spec.connection), spec, self.pack)
+        client = self.client(spec.connection)
+        filled = self._with_connection_defaults(spec, filled, client)
+        session = Session(client, spec, self.pack, self.bound_http(spec), engine=self, calls=calls)
         handler = self.pack.handler(spec)
-        if spec.http is not None:
+        if spec.http is not None and not spec.http.sent_by_handler:
             data: Any = session.call_declared(filled)
             if handler is not None:
                 data = handler(session, filled, data)
@@ -184,9 +231,65 @@ class Engine:
             data = handler(session, filled)
         else:  # the manifest schema requires one of the two
             raise errors.PackError([(spec.name, "declares neither http nor handler")])
+        if self._annotated(spec, "output", SECRET_KEY):
+            annotated.register_secrets(self.pack.schemas, spec.output, data)
+        if self._annotated(spec, "output", annotated.NAMES_KEY):
+            data = annotated.with_names(self.pack.schemas, spec.output, data)
         self._check_output(spec, data, session.calls)
-        elapsed = round((time.perf_counter() - started) * 1000, 2)
-        return ActionResult(spec.name, data, elapsed, session.calls)
+        return data
+
+    def bound_http(self, spec: ActionSpec) -> HttpSpec | None:
+        """The action's declared request, with the method and path the config binds it to.
+
+        Generated actions whose paths are assumed are bound to the vendor's real ones by
+        `soarpack lacework-edge bind-spec`, which writes the config's `bindings` section.
+        """
+        if spec.http is None:
+            return None
+        bound = self.config.section("bindings").get(spec.name)
+        if not bound:
+            return spec.http
+        if not isinstance(bound, dict) or not {"method", "path"} <= set(bound):
+            raise errors.ConfigError(
+                f"bindings.{spec.name} in {self.config.path} needs `method` and `path`."
+            )
+        rebound = spec.http.model_copy(
+            update={"method": str(bound["method"]).upper(), "path": str(bound["path"])}
+        )
+        unknown = set(rebound.path_params) - set(spec.http.input_names())
+        if unknown or rebound.method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            raise errors.ConfigError(
+                f"bindings.{spec.name} in {self.config.path} is not usable: "
+                + (
+                    f"path parameters {sorted(unknown)} are not inputs" if unknown else "bad method"
+                ),
+                hint="Run `soarpack lacework-edge bind-spec` again with the vendor's OpenAPI file.",
+            )
+        return rebound
+
+    def _annotated(self, spec: ActionSpec, which: str, annotation: str) -> bool:
+        """Whether the action's input or output schema uses `annotation` (cached)."""
+        key = (spec.name, which, annotation)
+        found = self._annotations.get(key)
+        if found is None:
+            schema = spec.input if which == "input" else spec.output
+            found = annotated.uses(self.pack.schemas, schema, annotation)
+            self._annotations[key] = found
+        return found
+
+    def _with_connection_defaults(
+        self, spec: ActionSpec, inputs: dict[str, Any], client: ConnectionClient
+    ) -> dict[str, Any]:
+        """Fill inputs the connection supplies (e.g. the account name) when left out."""
+        defaults = client.spec.input_defaults
+        if not defaults:
+            return inputs
+        accepted = self.pack.schemas.properties(spec.input)
+        out = dict(inputs)
+        for name, setting in defaults.items():
+            if name in accepted and name not in out and client.settings.get(setting) is not None:
+                out[name] = client.settings.get(setting)
+        return out
 
     def _check_output(self, spec: ActionSpec, data: Any, calls: list[CallRecord]) -> None:
         problems = self.pack.schemas.errors(spec.output, data)

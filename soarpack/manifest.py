@@ -7,6 +7,7 @@ only give the engine attribute access to what that check already guaranteed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,11 +24,31 @@ class RateLimitSpec(_Model):
     per_seconds: float
 
 
+class TokenExchangeSpec(_Model):
+    # The schema's enum names the kinds; soarpack.http.tokens.PROVIDERS implements them.
+    kind: str
+    path: str
+
+
 class AuthSpec(_Model):
     place: Literal["body", "header", "query"]
     name: str
     setting: str
     prefix: str = ""
+    # Obtains the token at run time when `setting` is not configured.
+    exchange: TokenExchangeSpec | None = None
+    # Settings that, when set, replace `name` and the scheme word of `prefix`
+    # (tenants behind a gateway may want another header than Authorization).
+    name_setting: str | None = None
+    scheme_setting: str | None = None
+
+    def placement(self, settings: Mapping[str, Any]) -> tuple[str, str]:
+        """The header/field name and the text before the token, settings applied."""
+        name = str(settings.get(self.name_setting) or self.name) if self.name_setting else self.name
+        if self.scheme_setting and self.scheme_setting in settings:
+            scheme = str(settings[self.scheme_setting])
+            return name, f"{scheme} " if scheme else ""
+        return name, self.prefix
 
 
 class VendorErrorSpec(_Model):
@@ -55,6 +76,7 @@ class ConnectionSpec(_Model):
     vendor_errors: VendorErrorSpec | None = None
     rate_limit: RateLimitSpec | None = None
     status_overrides: dict[int, StatusOverride] = Field(default_factory=dict)
+    input_defaults: dict[str, str] = Field(default_factory=dict)
     test_action: str
 
 
@@ -70,9 +92,15 @@ class HttpSpec(_Model):
     body: list[str] = Field(default_factory=list)
     headers: dict[str, str] = Field(default_factory=dict)
     query_clauses: QueryClauses | None = None
-    paging: Literal["limit_skip"] | None = None
+    paging: Literal["limit_skip", "page_number"] | None = None
     records: str | None = None
     output: str | None = None
+
+    @property
+    def sent_by_handler(self) -> bool:
+        """Numbered pages end where the vendor's answer says (MetaAccess: a 413), so the
+        action's handler sends the declared request per page (`Session.send_declared`)."""
+        return self.paging == "page_number"
 
     @property
     def path_params(self) -> list[str]:
@@ -87,7 +115,15 @@ class HttpSpec(_Model):
             names |= set(self.query_clauses.fields) | {self.query_clauses.into}
         if self.paging == "limit_skip":
             names |= {"limit", "skip", "all_pages", "max_records"}
+        elif self.paging == "page_number":
+            names |= {"page", "limit"}
         return names
+
+
+class OperationInfo(_Model):
+    summary: str
+    binding: Literal["documented", "assumed"]
+    responses: list[int] = Field(default_factory=list)
 
 
 class ActionSpec(_Model):
@@ -98,6 +134,7 @@ class ActionSpec(_Model):
     side_effect: SideEffect
     handler: str | None = None
     http: HttpSpec | None = None
+    operation: OperationInfo | None = None
     rate_limit: RateLimitSpec | None = None
     input: dict[str, Any]
     output: dict[str, Any]

@@ -76,6 +76,7 @@ class Pack:
             raise PackError([(str(manifest_path), f"not valid YAML: {exc}")]) from None
         if not isinstance(raw, dict):
             raise PackError([(str(manifest_path), "must be a mapping")])
+        raw = _with_includes(raw, schemas)
         meta = schemas.files.get(MANIFEST_SCHEMA)
         if meta is None:
             raise PackError([(str(root / "schemas"), f"{MANIFEST_SCHEMA} is missing")])
@@ -137,6 +138,27 @@ class Pack:
             found = load_handler(self.root / "actions", action.handler)
             self._handlers[action.handler] = found
         return found
+
+
+def _with_includes(raw: dict[str, Any], schemas: SchemaStore) -> dict[str, Any]:
+    """The manifest with the actions of its `include`d generated files added."""
+    includes = raw.get("include") or []
+    if not isinstance(includes, list) or not isinstance(raw.get("actions"), dict):
+        return raw  # the schema check reports the malformed manifest
+    actions = dict(raw["actions"])
+    problems: list[tuple[str, str]] = []
+    for relpath in includes:
+        data = schemas.files.get(str(relpath))
+        if not isinstance(data, dict) or not isinstance(data.get("actions"), dict):
+            problems.append((f"include {relpath}", "no such file under schemas/ with `actions`"))
+            continue
+        for name, action in data["actions"].items():
+            if name in actions:
+                problems.append((f"include {relpath}", f"declares {name} again"))
+            actions[name] = action
+    if problems:
+        raise PackError(problems)
+    return {**raw, "actions": actions}
 
 
 def load_handler(actions_dir: Path, ref: str) -> Handler:

@@ -85,3 +85,14 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts records in place, for the loggers of libraries we do not format: httpx logs
+    every request's URL at INFO, and a vendor may force the token into the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _pattern is not None:
+            record.msg = redact(record.getMessage())
+            record.args = ()
+        return True

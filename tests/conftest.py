@@ -51,11 +51,25 @@ def pack() -> Pack:
     return Pack.load(REPO)
 
 
+# The setting each connection's credential goes in, and what else it needs.
+CREDENTIALS: dict[str, dict[str, Any]] = {
+    "netskope": {"token": CANARY},
+    "netskope_v2": {"token": CANARY},
+    "metaaccess": {"access_token": CANARY},
+    "lacework_edge": {"api_key": CANARY, "account": "acme"},
+}
+
+
 def settings_env(connection: str = "netskope", **values: Any) -> dict[str, str]:
-    """Environment variables that configure one connection."""
-    base = {"base_url": BASE_URL, "token": CANARY, "max_attempts": 3, "max_retry_wait": 30}
+    """Environment variables that configure one connection (a None value leaves it unset)."""
+    base = {"base_url": BASE_URL, "max_attempts": 3, "max_retry_wait": 30}
+    base.update(CREDENTIALS.get(connection, {"token": CANARY}))
     base.update(values)
-    return {f"SOARPACK_{connection.upper()}_{k.upper()}": str(v) for k, v in base.items()}
+    return {
+        f"SOARPACK_{connection.upper()}_{k.upper()}": str(v)
+        for k, v in base.items()
+        if v is not None
+    }
 
 
 class Sleeps(list[float]):

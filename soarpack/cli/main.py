@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from soarpack import __version__
 from soarpack.cli import exitcodes
 from soarpack.cli import ingest as ingest_cli
+from soarpack.cli import lacework_edge as lacework_edge_cli
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_connections_test)
 
     ingest_cli.add_parser(sub)
+    lacework_edge_cli.add_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="the simulated vendor APIs").add_subparsers(
         dest="sub", required=True

@@ -10,6 +10,7 @@ recorded in the `calls` list the caller passes in.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
@@ -25,16 +26,19 @@ import tenacity
 
 from soarpack import __version__, errors
 from soarpack.config import ConnectionSettings
-from soarpack.http import errormap
+from soarpack.http import errormap, tokens
 from soarpack.http.errormap import Retry
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
-from soarpack.redact import redact
+from soarpack.redact import RedactingFilter, redact
 
 USER_AGENT = (
     f"soarpack/{__version__} (+https://pypi.org/project/soarpack/) httpx/{httpx.__version__}"
 )
 log = logging.getLogger("soarpack.http")
+# httpx logs each request's URL at INFO to whatever handler the host application set up;
+# a token the vendor forces into the query string (MetaAccess) must not show there.
+logging.getLogger("httpx").addFilter(RedactingFilter())
 _SNIPPET = 300  # characters of a non-JSON body quoted in an error
 # 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
@@ -114,11 +118,14 @@ class ConnectionClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.base_url = check_base_url(str(settings.get("base_url")), spec.name)
         self.sleep = sleep
+        # Obtains the token at run time (auth `exchange`) when none is configured.
+        self._tokens = tokens.provider_for(spec.auth, settings, clock=clock)
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
         self._timeout = httpx.Timeout(
             connect=float(settings.get("connect_timeout", 10)),
@@ -174,7 +181,6 @@ class ConnectionClient:
         With `raw`, a successful answer's body is returned as bytes for the caller to parse:
         for bulk pages decoded selectively, and for CSV.
         """
-        params, json_body, headers = self._with_auth(params, json_body, headers)
         max_attempts = int(self.settings.get("max_attempts", 4))
         max_wait = float(self.settings.get("max_retry_wait", 60))
         total = float(self.settings.get("total_timeout", 300))
@@ -203,11 +209,29 @@ class ConnectionClient:
             for attempt in retrying:
                 with attempt:
                     number = attempt.retry_state.attempt_number
-                    if limiter is not None:
-                        limiter.acquire(f"{method} {path}")
-                    return self._attempt(
-                        method, path, params, json_body, headers, calls, number, deadline, raw
+                    send = functools.partial(
+                        self._authorized_attempt,
+                        method,
+                        path,
+                        params=params,
+                        json_body=json_body,
+                        headers=headers,
+                        calls=calls,
+                        number=number,
+                        deadline=deadline,
+                        raw=raw,
+                        limiter=limiter,
                     )
+                    token = self._credential(calls, number)
+                    try:
+                        return send(token)
+                    except _Attempt as failed:
+                        if not self._renewable(failed):
+                            raise
+                    # The vendor refused an obtained token (expired or revoked early): the
+                    # 401 proves nothing was processed, so renew it and resend once.
+                    self._renew(token)
+                    return send(self._credential(calls, number))
         except _Attempt as failed:
             failed.error.attempts = number
             raise failed.error from None
@@ -215,23 +239,90 @@ class ConnectionClient:
 
     # -- pieces -------------------------------------------------------------------
 
+    def _authorized_attempt(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        calls: list[CallRecord],
+        number: int,
+        deadline: float,
+        raw: bool,
+        limiter: RateLimiter | None,
+    ) -> Reply:
+        """One attempt, rate-limited, with `token` placed where the connection's auth says."""
+        if limiter is not None:
+            limiter.acquire(f"{method} {path}")
+        placed_params, body, placed_headers = self._with_auth(token, params, json_body, headers)
+        return self._attempt(
+            method, path, placed_params, body, placed_headers, calls, number, deadline, raw
+        )
+
+    def _credential(self, calls: list[CallRecord], number: int) -> str:
+        """The configured token, or one the connection's exchange obtains (cached)."""
+        if self._tokens is None:
+            return self.settings.secret(self.spec.auth.setting)
+        try:
+            return self._tokens.token(
+                self._http, self.settings, self._exchange_sender(calls, number)
+            )
+        except errors.CallError as error:
+            raise _Attempt(error, errormap.exchange_retry(error)) from None
+
+    def _renewable(self, failed: _Attempt) -> bool:
+        return self._tokens is not None and failed.error.status in errormap.RENEW_TOKEN_STATUSES
+
+    def _renew(self, stale: str) -> None:
+        assert self._tokens is not None  # only called when _renewable
+        self._tokens.invalidate(stale)
+
+    def _exchange_sender(self, calls: list[CallRecord], number: int) -> tokens.Send:
+        """Sends a token exchange, recorded in `calls` like every other request."""
+
+        def send(request: httpx.Request) -> httpx.Response:
+            shown_url = redact(str(request.url))
+            started = time.perf_counter()
+
+            def record(status: int | None, error: str | None = None) -> None:
+                elapsed = round((time.perf_counter() - started) * 1000, 2)
+                calls.append(CallRecord(request.method, shown_url, status, elapsed, number, error))
+                log.debug("token exchange %s %s -> %s", request.method, shown_url, status or error)
+
+            try:
+                response = self._http.send(request)
+            except httpx.HTTPError as exc:
+                failure, _ = _transport_failure(exc, self.spec.name)
+                failure.method, failure.url = request.method, shown_url
+                record(None, failure.kind)
+                raise failure from None
+            record(response.status_code)
+            return response
+
+        return send
+
     def _with_auth(
         self,
+        token: str,
         params: Mapping[str, Any] | None,
         json_body: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]:
         auth = self.spec.auth
-        value = auth.prefix + self.settings.secret(auth.setting)
+        name, prefix = auth.placement(self.settings.values)
+        value = prefix + token
         params = dict(params or {})
         headers = dict(headers or {})
         body = dict(json_body) if json_body is not None else None
         if auth.place == "body":
-            body = {**(body or {}), auth.name: value}
+            body = {**(body or {}), name: value}
         elif auth.place == "header":
-            headers[auth.name] = value
+            headers[name] = value
         else:
-            params[auth.name] = value
+            params[name] = value
         return params, body, headers
 
     def _limiter(self, rate: RateLimitSpec | None) -> RateLimiter | None:

@@ -86,6 +86,11 @@ READ_TIMEOUT_RETRY = Retry.READS  # the vendor may be working on it
 WRITE_TIMEOUT_RETRY = Retry.READS
 POOL_TIMEOUT_RETRY = Retry.ANY  # never left our process
 
+# Statuses that, answered to a token obtained at run time (auth `exchange`), mean the
+# token expired or was revoked early: the client renews it and resends once, whatever
+# the side effect, since a 401 proves the request was not processed. A second one stands.
+RENEW_TOKEN_STATUSES = frozenset({401})
+
 
 # The names a manifest's `status_overrides` may use, by the error's `kind`.
 ERRORS_BY_KIND: dict[str, type[errors.CallError]] = {
@@ -117,3 +122,19 @@ def rule_for_status(status: int, overrides: Mapping[int, StatusOverride] | None 
         rule.retry,
         override.hint or rule.hint,
     )
+
+
+def exchange_retry(error: errors.CallError) -> Retry:
+    """Whether a failed token exchange may be tried again.
+
+    The action's own request was not sent, so a failure that may pass later (429, 503,
+    a gateway error, no or an unreadable answer) is retried whatever the action does;
+    refused credentials and final answers are not.
+    """
+    if isinstance(error, errors.AuthenticationError):
+        return Retry.NEVER
+    if error.status is not None and error.status >= 400:
+        final = rule_for_status(error.status).retry is Retry.NEVER
+    else:
+        final = isinstance(error, errors.ConnectionFailed) and error.reason == "tls"
+    return Retry.NEVER if final else Retry.ANY

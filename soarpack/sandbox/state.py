@@ -13,6 +13,8 @@ from soarpack.sandbox.data import Record, generate_alerts, generate_clients
 from soarpack.sandbox.events import CLIENTSTATUS_KIND, EventStreams
 from soarpack.sandbox.faults import FaultSwitches
 from soarpack.sandbox.iterators import CursorStore, InFlight
+from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
+from soarpack.sandbox.metaaccess_state import MetaAccessState
 from soarpack.sandbox.ratelimit import SlidingWindowLimiter
 
 REDACTED = "***"
@@ -55,6 +57,9 @@ class SandboxState:
     v2_idle_wait: int = 30
     clientstatus_ready_after: int = 2
     clientstatus_events: int = 2_500
+    # Lacework Edge (`lacework_edge.py`): settings, records and faults of its own; its
+    # `api_key` and `seed` default to `token` and `seed` here.
+    lacework_edge: LaceworkEdgeTenant = field(default_factory=LaceworkEdgeTenant, compare=False)
     clients: list[Record] = field(init=False, repr=False)
     alerts: list[Record] = field(init=False, repr=False)
     request_log: list[dict[str, Any]] = field(init=False, repr=False, default_factory=list)
@@ -70,6 +75,10 @@ class SandboxState:
         compare=False,
         default_factory=lambda: SlidingWindowLimiter(limit=V2_RATE_LIMIT_PER_SECOND, window=1.0),
     )
+    # OPSWAT MetaAccess (`metaaccess.py`): its own account, from the same seed and `now`;
+    # `token` is both its provisioned access token and its OAuth client secret. Replace
+    # it with a MetaAccessState of your own to change counts, switches or the clock.
+    metaaccess: MetaAccessState = field(init=False, repr=False, compare=False)
     # The log is appended from the server's loop and read from test threads.
     _log_lock: threading.Lock = field(
         init=False, repr=False, compare=False, default_factory=threading.Lock
@@ -86,6 +95,9 @@ class SandboxState:
         self.streams = EventStreams(self.seed, self.now, self.events_per_type, self.clients)
         events = ClientStatusEvents(self.seed, self.now, self.clientstatus_events, self.clients)
         self.clientstatus = ClientStatusService(events)
+        self.metaaccess = MetaAccessState(
+            seed=self.seed, now=self.now, access_token=self.token, client_secret=self.token
+        )
 
     @property
     def clock(self) -> int:

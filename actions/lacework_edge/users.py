@@ -1,0 +1,29 @@
+"""Suspend and reactivate Lacework Edge users (proto.EnumStatus on the user record)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soarpack.engine import Session
+
+
+def suspend(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    return _set_status(session, inputs["user_uuid"], "SUSPENDED")
+
+
+def reactivate(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    return _set_status(session, inputs["user_uuid"], "ACTIVE")
+
+
+def _set_status(session: Session, user_uuid: str, status: str) -> dict[str, Any]:
+    before = session.call_action("lacework_edge.users.get", {"uuid": user_uuid})
+    session.call_action(
+        "lacework_edge.users.update", {"uuid": user_uuid, "user": {"status": status}}
+    )
+    # Read back: the answer to an update may be partial; what the tenant now holds counts.
+    after = session.call_action("lacework_edge.users.get", {"uuid": user_uuid})
+    return {
+        "user": after,
+        "status_name": str(after.get("status_name", "UNKNOWN")),
+        "previous_status_name": str(before.get("status_name", "UNKNOWN")),
+    }

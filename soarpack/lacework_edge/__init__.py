@@ -1,0 +1,1 @@
+"""Lacework Edge pieces the engine and the response actions share (auth, enum codes, spec binding)."""

@@ -1,0 +1,1 @@
+"""OPSWAT MetaAccess: logic the pack's MetaAccess actions share."""

@@ -1,0 +1,147 @@
+"""The generated Lacework Edge declarations: in step with the seed, and faithful to it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tools import lacework_edge_convert as convert
+from tools.lacework_edge_seed import read_seed
+
+SEED_ABSENT = not convert.SEED.is_file()
+needs_seed = pytest.mark.skipif(
+    SEED_ABSENT,
+    reason=f"the vendor document {convert.SEED} is not here (it lives beside the repo, in shared/seeds)",
+)
+COMMITTED = json.loads((REPO / "schemas/lacework_edge/operations.json").read_text("utf-8"))
+ACTIONS: dict[str, Any] = COMMITTED["actions"]
+
+
+@needs_seed
+def test_committed_declarations_match_the_converter() -> None:
+    produced = convert.render(convert.convert())
+    committed = (REPO / "schemas/lacework_edge/operations.json").read_text("utf-8")
+    assert produced == committed, "run `python -m tools.lacework_edge_convert` and commit"
+
+
+@needs_seed
+def test_every_operation_of_the_seed_is_an_action() -> None:
+    operations = read_seed(convert.SEED)
+    assert len(operations) == 93
+    assert sorted(a["operation"]["summary"] for a in ACTIONS.values()) == sorted(
+        op.summary for op in operations
+    )
+
+
+def _input(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = ACTIONS[f"lacework_edge.{name}"]["input"]
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "expected"),
+    [
+        pytest.param(
+            "accesses.create",
+            "access_type",
+            {"type": "integer", "enum": [0, 1, 2, 3], "description": "Type of access allowed."},
+            id="enum-and-description",
+        ),
+        pytest.param(
+            "data_export_configs.create",
+            "data_export_types",
+            {
+                "type": "array",
+                "items": {"type": "integer", "enum": [0, 1, 2, 3, 4, 51, 52, 53]},
+                "x-proto-type": "proto.DataExportType",
+            },
+            id="array-items-enum",
+        ),
+        pytest.param(
+            "workflow_runs.query",
+            "status",
+            {
+                "type": "string",
+                "enum": ["CREATED", "PENDING", "SUCCESS", "FAILURE", "UNSURE"],
+                "description": "status to filter by",
+            },
+            id="string-enum",
+        ),
+        pytest.param(
+            "tokens.create_temporary_access",
+            "ttl_sec",
+            {
+                "type": "integer",
+                "description": "Time to live in seconds.",
+                "minimum": 60,
+                "maximum": 86400,
+            },
+            id="bounded-by-the-table",
+        ),
+    ],
+)
+def test_fields_keep_the_seeds_types_enums_and_descriptions(
+    action: str, field: str, expected: dict[str, Any]
+) -> None:
+    assert _input(action)["properties"][field] == expected
+
+
+def test_required_flags_and_placement() -> None:
+    alerts = ACTIONS["lacework_edge.alerts.query"]
+    assert alerts["input"]["required"] == ["start_time", "end_time", "status_filter"]
+    assert alerts["http"] == {
+        "method": "GET",
+        "path": "/api/v1/alerts",
+        "query": ["start_time", "end_time", "status_filter"],
+    }
+    update = ACTIONS["lacework_edge.users.update"]
+    assert update["input"]["required"] == ["uuid"]
+    assert update["http"]["path"] == "/api/v1/users/{uuid}"
+    # the body repeats the path's id: one input fills both
+    assert "uuid" in update["http"]["body"]
+    integration = _input("integrations.create")
+    assert {"data_source", "display_name"} <= set(integration["required"])
+
+
+def test_nameless_object_rows_take_their_names_from_the_request_sample() -> None:
+    investigate = _input("alerts.investigate")["properties"]
+    action = investigate["action"]
+    assert action["x-proto-type"] == "proto.InvestigationAction"
+    assert set(action["properties"]) >= {"action_type", "alert_status_change", "note"}
+
+
+def test_enum_status_is_accepted_and_returned_by_name() -> None:
+    status = _input("users.update")["properties"]["user"]["properties"]["status"]
+    assert status["x-enum-names"] == {"INIT": 1, "ACTIVE": 2, "SUSPENDED": 3, "DELETED": 4}
+    assert "SUSPENDED" in status["enum"] and 3 in status["enum"]
+    output = ACTIONS["lacework_edge.users.get"]["output"]["properties"]
+    assert "status_name" in output and output["status"]["x-enum-names"]["ACTIVE"] == 2
+
+
+def test_bindings_are_marked_documented_only_where_the_vendor_documents_them() -> None:
+    documented = sorted(n for n, a in ACTIONS.items() if a["operation"]["binding"] == "documented")
+    assert documented == [
+        "lacework_edge.apps.create",
+        "lacework_edge.groups.get",
+        "lacework_edge.users.create",
+        "lacework_edge.users.query",
+    ]
+
+
+def test_secret_fields_of_answers_are_marked() -> None:
+    login = ACTIONS["lacework_edge.auth.token_login"]["output"]["properties"]
+    assert login["token"].get("x-secret") is True
+    temporary = ACTIONS["lacework_edge.tokens.create_temporary_access"]["output"]["properties"]
+    assert temporary["secret"].get("x-secret") is True
+
+
+@needs_seed
+def test_the_converter_fails_loudly_on_a_seed_it_cannot_read(tmp_path: Path) -> None:
+    broken = tmp_path / "seed.txt"
+    broken.write_text("Not the Lacework document\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="does not start with the Lacework Edge API title"):
+        convert.convert(broken)
