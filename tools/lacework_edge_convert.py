@@ -12,6 +12,7 @@ produces.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -76,11 +77,10 @@ def _action(
 
     def add(param: Param, where: str, schema: dict[str, Any]) -> None:
         assert param.name is not None
-        if param.name in properties and properties[param.name] != schema:
-            if where == "body" and "path" in placement and param.name in placement["path"]:
-                pass  # the body repeats the path's id; one input fills both
-            else:
-                raise SystemExit(f"{op.summary}: input {param.name} declared twice differently")
+        # The body may repeat the path's id: one input fills both.
+        repeats_path_id = where == "body" and param.name in placement["path"]
+        if param.name in properties and properties[param.name] != schema and not repeats_path_id:
+            raise SystemExit(f"{op.summary}: input {param.name} declared twice differently")
         properties.setdefault(param.name, schema)
         placement[where].append(param.name)
         if (param.required or where == "path") and param.name not in required:
@@ -91,7 +91,7 @@ def _action(
     extra = table.get("extra_path_params", {}).get(name)
     if extra:
         add(
-            Param(extra, "string", True, description="Assumed: the rendering lost this parameter."),
+            Param(extra, "string", True),
             "path",
             {
                 "type": "string",
@@ -255,6 +255,7 @@ def _name_status(node: dict[str, Any], names: dict[str, int], *, accept_names: b
         }
 
 
+@functools.cache
 def _assumed_names(enum: str) -> dict[str, int]:
     table = json.loads((REPO / "schemas/lacework_edge/assumed_enums.json").read_text("utf-8"))
     names: dict[str, int] = table["$defs"][enum]["x-enum-names"]

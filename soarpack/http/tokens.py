@@ -106,9 +106,12 @@ class CachedExchange(ABC):
         connection: str,
         *,
         clock: Callable[[], float] = time.monotonic,
+        auth: AuthSpec | None = None,
     ) -> None:
         self.spec = spec
         self.connection = connection
+        # Where the connection places its token, for kinds that send the credential the same way.
+        self.auth = auth
         self._clock = clock
         self._lock = threading.Lock()
         self._value: str | None = None
@@ -258,12 +261,14 @@ class LaceworkTokenLogin(CachedExchange):
     )
 
     def build(self, http: httpx.Client, settings: ConnectionSettings) -> httpx.Request:
-        header = str(settings.get("auth_header") or "Authorization")
-        scheme = settings.get("auth_scheme", "Bearer")
-        key = settings.secret("api_key")
-        value = f"{scheme} {key}" if scheme else key
+        if self.auth is None or self.auth.place != "header":
+            raise errors.ConfigError(
+                f"Connection {self.connection!r}: TokenLogin needs a header `auth` placement."
+            )
+        header, prefix = self.auth.placement(settings.values)
+        key = prefix + settings.secret("api_key")
         account = {"account": str(settings.get("account"))}
-        return http.build_request("GET", self.spec.path, params=account, headers={header: value})
+        return http.build_request("GET", self.spec.path, params=account, headers={header: key})
 
     def read(self, data: dict[str, Any]) -> Token:
         for name in ("token", "time_id_token"):
@@ -317,7 +322,7 @@ def provider_for(
             + " and ".join(cls.required_settings)
             + f"; {', '.join(missing)} not set.",
         )
-    return cls(auth.exchange, settings.connection, clock=clock)
+    return cls(auth.exchange, settings.connection, clock=clock, auth=auth)
 
 
 def _lifetime(raw: Any) -> float | None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -136,7 +138,21 @@ class FaultSwitches:
             return len(self._queue)
 
 
-async def apply_fault(fault: Fault) -> Response | None:
+@dataclass(frozen=True)
+class FaultLook:
+    """How a simulated vendor's forced answers read: the error messages by status, the
+    gateway page, the truncated body, and (where its faults may drop) a dropped answer."""
+
+    reasons: Mapping[int, str]
+    html_page: str
+    malformed_body: bytes
+    dropped: Callable[[], Response] | None = None
+
+
+NETSKOPE_LOOK = FaultLook(_REASONS, _HTML_PAGE, _MALFORMED_BODY)
+
+
+async def apply_fault(fault: Fault, look: FaultLook = NETSKOPE_LOOK) -> Response | None:
     """Act out `fault`: sleep for its delay, then return the response it forces.
 
     None means the request should be handled normally (a pure delay).
@@ -144,15 +160,17 @@ async def apply_fault(fault: Fault) -> Response | None:
     delay = fault.get("delay")
     if delay:
         await anyio.sleep(delay)
+    if fault.get("drop") and look.dropped is not None:
+        return look.dropped()
     status = fault.get("status")
     if status is not None:
         headers = {}
         if fault.get("retry_after") is not None:
             # Retry-After is whole delta-seconds; round up so clients never come back early.
             headers["Retry-After"] = str(math.ceil(fault["retry_after"]))
-        return JSONResponse({"message": _REASONS[status]}, status_code=status, headers=headers)
+        return JSONResponse({"message": look.reasons[status]}, status_code=status, headers=headers)
     if fault.get("malformed"):
-        return Response(_MALFORMED_BODY, status_code=200, media_type="application/json")
+        return Response(look.malformed_body, status_code=200, media_type="application/json")
     if fault.get("html"):
-        return Response(_HTML_PAGE, status_code=200, media_type="text/html")
+        return Response(look.html_page, status_code=200, media_type="text/html")
     return None

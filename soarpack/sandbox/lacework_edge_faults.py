@@ -17,17 +17,15 @@ is raised from the request.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from typing import Any
 
-import anyio
 import httpx
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from soarpack.sandbox.faults import Fault, validate_fault
+from soarpack.sandbox.faults import Fault, FaultLook, apply_fault, validate_fault
 
 __all__ = ["ConnectionDropped", "DroppedConnection", "EdgeFaults", "apply_edge_fault"]
 
@@ -125,21 +123,9 @@ class EdgeFaults:
             return len(self._queue)
 
 
+_EDGE_LOOK = FaultLook(_REASONS, _HTML_PAGE, _MALFORMED_BODY, dropped=DroppedConnection)
+
+
 async def apply_edge_fault(fault: Fault) -> Response | None:
     """Act out `fault`: its delay, then the answer it forces (None: answer normally)."""
-    delay = fault.get("delay")
-    if delay:
-        await anyio.sleep(delay)
-    if fault.get("drop"):
-        return DroppedConnection()
-    status = fault.get("status")
-    if status is not None:
-        headers = {}
-        if fault.get("retry_after") is not None:
-            headers["Retry-After"] = str(math.ceil(fault["retry_after"]))
-        return JSONResponse({"message": _REASONS[status]}, status_code=status, headers=headers)
-    if fault.get("malformed"):
-        return Response(_MALFORMED_BODY, status_code=200, media_type="application/json")
-    if fault.get("html"):
-        return Response(_HTML_PAGE, status_code=200, media_type="text/html")
-    return None
+    return await apply_fault(fault, _EDGE_LOOK)

@@ -26,17 +26,16 @@ Answers:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from soarpack.sandbox.bodies import read_params
 from soarpack.sandbox.faults import apply_fault
 from soarpack.sandbox.metaaccess_data import render
 from soarpack.sandbox.metaaccess_state import MetaAccessState
@@ -65,27 +64,10 @@ def _masked(params: dict[str, Any]) -> dict[str, Any]:
     return {k: REDACTED if k in _MASKED_KEYS else v for k, v in params.items()}
 
 
-async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
-    """JSON or form parameters of the body, or why they cannot be read."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}, None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), None
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return {}, "The request body is not valid JSON"
-    if not isinstance(parsed, dict):
-        return {}, "The request body must be a JSON object"
-    return parsed, None
-
-
 def _endpoint(state: SandboxState, answer: Answer) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         query = dict(request.query_params)
-        body, body_error = await _read_body(request)
+        body, body_error = await read_params(request)
         entry = new_entry(state, request, _masked(query), _masked(body))
         return await logged(state, entry, _respond(state, answer, entry, query, body, body_error))
 

@@ -11,11 +11,9 @@ the `/_sandbox/` admin endpoints (`admin.py`); the app is only ever served on lo
 from __future__ import annotations
 
 import hmac
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from soarpack.sandbox.admin import admin_routes
+from soarpack.sandbox.bodies import content_type, read_params
 from soarpack.sandbox.clientstatus_api import clientstatus_routes
 from soarpack.sandbox.data import ALERT_TYPES, Record
 from soarpack.sandbox.faults import apply_fault
@@ -227,21 +226,9 @@ Handler = Callable[[SandboxState, Params], list[Record]]
 
 async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
     """The body's parameters, or an error message if it cannot be read as v1 would."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}, None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), None
-    if content_type == "multipart/form-data":
+    if content_type(request) == "multipart/form-data" and (await request.body()).strip():
         return {}, "Multipart bodies are not supported; send JSON or a urlencoded form"
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return {}, "The request body is not valid JSON"
-    if not isinstance(parsed, dict):
-        return {}, "The request body must be a JSON object"
-    return parsed, None
+    return await read_params(request)
 
 
 def _vendor_endpoint(
