@@ -15,7 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from soarpack.errors import PackError
 from soarpack.http.tokens import PROVIDERS
-from soarpack.manifest import ConnectionSpec
+from soarpack.manifest import ActionSpec, ConnectionSpec
 from soarpack.pack import Pack, load_handler
 from soarpack.schemas import SECRET_KEY, SEMANTIC_KEY
 
@@ -127,6 +127,40 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
         for pointer, tag in pack.schemas.semantic_fields(getattr(action, part)):
             if tag not in semantic_types:
                 problems.append((f"{where}.{part}{pointer}", f"unknown {SEMANTIC_KEY} {tag!r}"))
+    problems += _verify_problems(pack, action, f"{where}.verify")
+    return problems
+
+
+def _verify_problems(pack: Pack, action: ActionSpec, where: str) -> list[Problem]:
+    """A verification belongs to a change and checks it with a read of the same connection.
+
+    The read is run on resume to decide whether to send the change again, so it must be
+    unable to change anything itself, and reach the same tenant with the same credential.
+    Expression syntax is the playbook checks' business; the schema fixes the `${{ }}` form.
+    """
+    verify = action.verify
+    if verify is None:
+        return []
+    problems: list[Problem] = []
+    if action.side_effect == "read":
+        problems.append((where, "a read action changes nothing, so there is nothing to verify"))
+    read = pack.actions.get(verify.action)
+    if read is None:
+        return [*problems, (f"{where}.action", f"unknown action {verify.action!r}")]
+    if read.side_effect != "read":
+        problems.append(
+            (f"{where}.action", f"{verify.action} is a {read.side_effect} action, not a read")
+        )
+    if read.connection != action.connection:
+        problems.append(
+            (
+                f"{where}.action",
+                f"{verify.action} is on connection {read.connection!r}, not {action.connection!r}",
+            )
+        )
+    accepted = pack.schemas.properties(read.input)
+    for name in sorted(set(verify.with_) - set(accepted)):
+        problems.append((f"{where}.with", f"{name!r} is not an input of {verify.action}"))
     return problems
 
 

@@ -8,6 +8,11 @@
 
 Inputs are validated before the connection is even resolved, so bad input never
 needs settings and never reaches the network.
+
+Two per-invocation options serve the playbook runner. `deadline` (a time.monotonic()
+value) bounds every HTTP call and handler wait of the invocation. `dry_run` lets reads
+run for real and stops at the first request that would change something: that request
+is described (no credential, redacted) and returned as the result instead of being sent.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import httpx
 from soarpack import annotated, errors
 from soarpack.config import Config
 from soarpack.declarative import run_declared, send_declared
-from soarpack.http.client import CallRecord, ConnectionClient, Reply
+from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt, Reply
 from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data
@@ -38,6 +43,8 @@ class ActionResult:
     data: Any
     duration_ms: float
     calls: list[CallRecord] = field(default_factory=list)
+    # True when a dry run held a request back: `data` is {"dry_run": true, "request": ...}.
+    dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Redacted plain data, for JSON output and journals."""
@@ -45,6 +52,7 @@ class ActionResult:
             {
                 "action": self.action,
                 "ok": True,
+                "dry_run": self.dry_run,
                 "data": self.data,
                 "meta": {
                     "duration_ms": self.duration_ms,
@@ -60,6 +68,10 @@ class Session:
 
     It knows the action (for retry safety and its declared request) and records the
     HTTP calls made. Handlers keep no state of their own between calls.
+
+    With a `deadline` or `dry_run`, `client` is a view of the connection's client that
+    applies them to every request, so a handler that sends through `session.client`
+    directly is bound by them too.
     """
 
     def __init__(
@@ -71,8 +83,13 @@ class Session:
         *,
         engine: Engine | None = None,
         calls: list[CallRecord] | None = None,
+        deadline: float | None = None,
+        dry_run: bool = False,
     ) -> None:
-        self.client = client
+        self.deadline = deadline
+        self.dry_run = dry_run
+        bound = deadline is not None or dry_run
+        self.client = client.for_invocation(deadline=deadline, dry_run=dry_run) if bound else client
         self.action = action
         self.pack = pack
         # The declared request, with the method and path a configured binding gives it.
@@ -92,7 +109,8 @@ class Session:
         side_effect: str | None = None,
     ) -> Reply:
         """One request on the action's connection. `side_effect` may only narrow the
-        action's own (a write action's pure read may be retried like one)."""
+        action's own (a write action's pure read may be retried like one, and runs in a
+        dry run). In a dry run, a request that is not a read raises DryRunHalt unsent."""
         return self.client.request(
             method,
             path,
@@ -106,7 +124,12 @@ class Session:
         )
 
     def sleep(self, seconds: float) -> None:
-        """The engine's sleep (injected in tests), for handlers that poll."""
+        """The engine's sleep (injected in tests), for handlers that poll. Never past the
+        invocation's deadline: the request after a cut-short wait fails with RequestTimeout."""
+        if self.deadline is not None:
+            seconds = min(seconds, self.deadline - time.monotonic())
+            if seconds <= 0:
+                return
         self.client.sleep(seconds)
 
     def call_declared(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,13 +152,16 @@ class Session:
     def call_action(self, name: str, inputs: Mapping[str, Any]) -> Any:
         """Run another action of the same connection as part of this one (response actions
         built on raw operations): its inputs are validated, its own side effect governs
-        retries, and its HTTP calls are recorded with this invocation's."""
+        retries and the dry run, its HTTP calls are recorded with this invocation's, and
+        this invocation's deadline bounds it."""
         if self._engine is None:
             raise errors.PackError([(self.action.name, "call_action needs an engine")])
         spec = self._engine.pack.action(name)
         if spec.connection != self.action.connection:
             raise errors.PackError([(self.action.name, f"{name} is on another connection")])
-        return self._engine.run(spec, inputs, self.calls)
+        return self._engine.run(
+            spec, inputs, self.calls, deadline=self.deadline, dry_run=self.dry_run
+        )
 
     def schema(self, relpath: str) -> dict[str, Any]:
         """A schema file of the pack (vendor enums, code mappings), read-only."""
@@ -160,6 +186,10 @@ class Engine:
         self._clients: dict[str, ConnectionClient] = {}
         self._annotations: dict[tuple[str, str, str], bool] = {}
         self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        """The engine's sleep (injected in tests); the playbook runner waits with it too."""
+        self._sleep(seconds)
 
     def __enter__(self) -> Engine:
         return self
@@ -206,22 +236,54 @@ class Engine:
                 self._clients[connection] = found
             return found
 
-    def invoke(self, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
+    def invoke(
+        self,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        deadline: float | None = None,
+        dry_run: bool = False,
+    ) -> ActionResult:
+        """Run one action. `deadline`: a time.monotonic() value bounding its HTTP calls and
+        waits. `dry_run`: reads run, the first other request is returned unsent as
+        data {"dry_run": true, "request": {method, url, body}} with `dry_run` set (an action
+        that would send nothing but reads returns its real result)."""
         started = time.perf_counter()
         spec = self.pack.action(action)
         calls: list[CallRecord] = []
-        data = self.run(spec, inputs, calls)
-        elapsed = round((time.perf_counter() - started) * 1000, 2)
-        return ActionResult(spec.name, data, elapsed, calls)
+        try:
+            data = self.run(spec, inputs, calls, deadline=deadline, dry_run=dry_run)
+        except DryRunHalt as halt:
+            # Nothing of the write was sent, so there is no answer to check against the
+            # output schema: the planned request is the result.
+            planned = {"dry_run": True, "request": halt.planned}
+            return ActionResult(spec.name, planned, _elapsed_ms(started), calls, dry_run=True)
+        return ActionResult(spec.name, data, _elapsed_ms(started), calls)
 
     def run(
-        self, spec: ActionSpec, inputs: Mapping[str, Any] | None, calls: list[CallRecord]
+        self,
+        spec: ActionSpec,
+        inputs: Mapping[str, Any] | None,
+        calls: list[CallRecord],
+        *,
+        deadline: float | None = None,
+        dry_run: bool = False,
     ) -> Any:
-        """Validate, call and check one action, recording its HTTP calls in `calls`."""
+        """Validate, call and check one action, recording its HTTP calls in `calls`.
+        In a dry run, the first request that is not a read raises DryRunHalt."""
         filled = self.validate_inputs(spec, inputs)
         client = self.client(spec.connection)
         filled = self._with_connection_defaults(spec, filled, client)
-        session = Session(client, spec, self.pack, self.bound_http(spec), engine=self, calls=calls)
+        session = Session(
+            client,
+            spec,
+            self.pack,
+            self.bound_http(spec),
+            engine=self,
+            calls=calls,
+            deadline=deadline,
+            dry_run=dry_run,
+        )
         handler = self.pack.handler(spec)
         if spec.http is not None and not spec.http.sent_by_handler:
             data: Any = session.call_declared(filled)
@@ -305,6 +367,10 @@ class Engine:
             url=last.url if last else None,
             status=last.status if last else None,
         )
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def invoke(

@@ -126,6 +126,26 @@ class OperationInfo(_Model):
     responses: list[int] = Field(default_factory=list)
 
 
+class VerifySpec(_Model):
+    """How to check that a write or destructive action's effect is there (playbook resume).
+
+    `action` is a read action of the same connection, run with `with` (values may be
+    `${{ }}` expressions over `inputs`, the step's resolved inputs); `done_when` is an
+    expression over `result` (that read's data; null when the read answers NotFoundError)
+    and `inputs`, true when the effect is there. The runner evaluates both; the pack
+    checks (soarpack.checks) only check what they refer to.
+    """
+
+    # The manifest says `with`; dumped back under that name too (`actions describe --json`).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
+    )
+
+    action: str
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    done_when: str
+
+
 class ActionSpec(_Model):
     name: str
     title: str
@@ -139,6 +159,7 @@ class ActionSpec(_Model):
     input: dict[str, Any]
     output: dict[str, Any]
     examples: list[dict[str, Any]]
+    verify: VerifySpec | None = None
 
     @property
     def vendor(self) -> str:

@@ -18,6 +18,7 @@ import difflib
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +35,9 @@ PACK_ENV = "SOARPACK_PACK"
 MANIFEST_FILE = "manifest.yaml"
 MANIFEST_SCHEMA = "manifest.schema.json"
 _ENGINE_DIR = Path(__file__).resolve().parent
+# Handler modules are registered in sys.modules before they finish executing, so a
+# second thread could pick up a half-imported module (for_each items start together).
+_IMPORT_LOCK = threading.RLock()
 
 Handler = Callable[..., Any]
 
@@ -168,20 +172,21 @@ def load_handler(actions_dir: Path, ref: str) -> Handler:
     if not path.is_file() or actions_dir.resolve() not in path.parents:
         raise PackError([(f"handler {ref}", f"no file {rel} under {actions_dir}")])
     module_name = "soarpack._pack_actions." + rel.removesuffix(".py").replace("/", ".")
-    module = sys.modules.get(module_name)
-    if module is None or getattr(module, "__file__", None) != str(path):
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise PackError([(f"handler {ref}", "cannot be imported")])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:  # a broken handler file is a pack problem, not a crash
-            del sys.modules[module_name]
-            raise PackError(
-                [(f"handler {ref}", f"import failed: {type(exc).__name__}: {exc}")]
-            ) from exc
+    with _IMPORT_LOCK:
+        module = sys.modules.get(module_name)
+        if module is None or getattr(module, "__file__", None) != str(path):
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise PackError([(f"handler {ref}", "cannot be imported")])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:  # a broken handler file is a pack problem, not a crash
+                del sys.modules[module_name]
+                raise PackError(
+                    [(f"handler {ref}", f"import failed: {type(exc).__name__}: {exc}")]
+                ) from exc
     func = getattr(module, func_name, None)
     if not callable(func):
         raise PackError([(f"handler {ref}", f"{rel} has no function {func_name}")])

@@ -9,6 +9,7 @@ recorded in the `calls` list the caller passes in.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import functools
 import ipaddress
@@ -30,7 +31,7 @@ from soarpack.http import errormap, tokens
 from soarpack.http.errormap import Retry
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
-from soarpack.redact import RedactingFilter, redact
+from soarpack.redact import RedactingFilter, redact, redact_data
 
 USER_AGENT = (
     f"soarpack/{__version__} (+https://pypi.org/project/soarpack/) httpx/{httpx.__version__}"
@@ -99,6 +100,53 @@ def check_base_url(url: str, connection: str) -> httpx.URL:
     )
 
 
+class DryRunHalt(Exception):  # control flow, deliberately outside the SoarpackError tree
+    """Raised in a dry run instead of sending the first request that would change something.
+
+    `planned` is that request as {"method", "url", "body"}, built as it would be sent but
+    without the credential, and redacted. The engine turns it into the dry-run result.
+    """
+
+    def __init__(self, connection: str, planned: dict[str, Any]) -> None:
+        super().__init__(f"dry run: {planned['method']} {planned['url']} on {connection} not sent")
+        self.connection = connection
+        self.planned = planned
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """When one logical request must be over, and whose limit that is (for messages)."""
+
+    at: float  # a time.monotonic() value
+    by_step: bool  # the caller's per-invocation deadline, not the connection's total_timeout
+
+    @classmethod
+    def earliest(cls, total: float, step: float | None) -> _Deadline:
+        own = time.monotonic() + total
+        if step is not None and step < own:
+            return cls(step, by_step=True)
+        return cls(own, by_step=False)
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    @property
+    def whose(self) -> str:
+        return "the step's timeout" if self.by_step else "total_timeout"
+
+
+_STEP_HINT = (
+    "Raise the step's timeout: it bounds one attempt of the action, its HTTP calls included."
+)
+# Which configured phase timeout an httpx timeout exception is about.
+_PHASES: tuple[tuple[type[httpx.TimeoutException], str], ...] = (
+    (httpx.ConnectTimeout, "connect"),
+    (httpx.ReadTimeout, "read"),
+    (httpx.WriteTimeout, "write"),
+    (httpx.PoolTimeout, "pool"),
+)
+
+
 class _Attempt(Exception):
     """Internal: a failed attempt carrying the error to raise and whether to retry."""
 
@@ -127,6 +175,9 @@ class ConnectionClient:
         # Obtains the token at run time (auth `exchange`) when none is configured.
         self._tokens = tokens.provider_for(spec.auth, settings, clock=clock)
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
+        # Set only on a per-invocation view (`for_invocation`); the shared client has neither.
+        self._deadline: float | None = None
+        self._dry_run = False
         self._timeout = httpx.Timeout(
             connect=float(settings.get("connect_timeout", 10)),
             read=float(settings.get("read_timeout", 60)),
@@ -158,6 +209,38 @@ class ConnectionClient:
     def close(self) -> None:
         self._http.close()
 
+    def for_invocation(
+        self, *, deadline: float | None = None, dry_run: bool = False
+    ) -> ConnectionClient:
+        """A view of this client for one invocation, applying its deadline and dry run to
+        every request, also those a handler sends through `session.client` itself.
+
+        The view shares the connection pool, token cache and rate limiters (a shallow copy),
+        so it costs nothing to make; close the shared client, never a view.
+        """
+        view = copy.copy(self)
+        view._deadline = deadline
+        view._dry_run = dry_run
+        return view
+
+    def describe(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The request `request` would send, as {"method", "url", "body"}: built by the same
+        httpx client but without the credential, and redacted besides (what a dry run shows)."""
+        built = self._http.build_request(
+            method,
+            path,
+            params=dict(params) if params else None,
+            json=dict(json_body) if json_body is not None else None,
+        )
+        body = json.loads(built.content) if built.content else None
+        return {"method": built.method, "url": redact(str(built.url)), "body": redact_data(body)}
+
     def __repr__(self) -> str:
         return f"ConnectionClient({self.spec.name!r}, base_url={str(self.base_url)!r})"
 
@@ -175,24 +258,30 @@ class ConnectionClient:
         headers: Mapping[str, str] | None = None,
         rate_limit: RateLimitSpec | None = None,
         raw: bool = False,
+        deadline: float | None = None,
     ) -> Reply:
         """Send one logical request (with retries as allowed) and return the decoded answer.
 
         With `raw`, a successful answer's body is returned as bytes for the caller to parse:
-        for bulk pages decoded selectively, and for CSV.
+        for bulk pages decoded selectively, and for CSV. `deadline` (a time.monotonic()
+        value: a playbook step's timeout) ends the request, retries and waits included,
+        if it comes before the connection's own total_timeout.
         """
+        if self._dry_run and side_effect != "read":
+            raise DryRunHalt(self.spec.name, self.describe(method, path, params, json_body))
         max_attempts = int(self.settings.get("max_attempts", 4))
         max_wait = float(self.settings.get("max_retry_wait", 60))
         total = float(self.settings.get("total_timeout", 300))
         limiter = self._limiter(rate_limit or self.spec.rate_limit)
-        deadline = time.monotonic() + total
+        ends = _Deadline.earliest(total, _earliest(deadline, self._deadline))
 
         def stop(state: tenacity.RetryCallState) -> bool:
             upcoming = state.upcoming_sleep
             return (
                 state.attempt_number >= max_attempts
                 or state.idle_for + upcoming > max_wait
-                or (state.seconds_since_start or 0) + upcoming > total
+                # No wait that would end past the deadline: the last answer is reported.
+                or upcoming > ends.left()
             )
 
         retrying = tenacity.Retrying(
@@ -218,10 +307,12 @@ class ConnectionClient:
                         headers=headers,
                         calls=calls,
                         number=number,
-                        deadline=deadline,
+                        deadline=ends,
                         raw=raw,
                         limiter=limiter,
                     )
+                    # Out of time already: not even a token exchange is started.
+                    self._time_left(ends, method, number)
                     token = self._credential(calls, number)
                     try:
                         return send(token)
@@ -250,7 +341,7 @@ class ConnectionClient:
         headers: Mapping[str, str] | None,
         calls: list[CallRecord],
         number: int,
-        deadline: float,
+        deadline: _Deadline,
         raw: bool,
         limiter: RateLimiter | None,
     ) -> Reply:
@@ -342,18 +433,11 @@ class ConnectionClient:
         headers: dict[str, str],
         calls: list[CallRecord],
         number: int,
-        deadline: float,
+        deadline: _Deadline,
         raw: bool = False,
     ) -> Reply:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Attempt(
-                errors.RequestTimeout(
-                    f"{self.spec.name}: total_timeout ran out before attempt {number}."
-                ),
-                Retry.NEVER,
-            )
-        # Every phase of this attempt is bounded by what is left of total_timeout.
+        remaining = self._time_left(deadline, method, number)
+        # Every phase of this attempt is bounded by what is left of the deadline.
         timeout = httpx.Timeout(
             connect=min(self._timeout.connect or remaining, remaining),
             read=min(self._timeout.read or remaining, remaining),
@@ -386,6 +470,13 @@ class ConnectionClient:
             response.stream = httpx.ByteStream(b"")
         except httpx.HTTPError as exc:
             failure, retry = _transport_failure(exc, self.spec.name)
+            if deadline.by_step and self._cut_short(exc, remaining):
+                # The step's time is spent, not the connection's: say so, and try no more.
+                failure = errors.RequestTimeout(
+                    f"{self.spec.name}: the step's timeout ran out while waiting for the answer.",
+                    hint=_STEP_HINT,
+                )
+                retry = Retry.NEVER
             failure.method, failure.url = method, shown_url
             record(None, failure.kind)
             raise _Attempt(failure, retry) from None
@@ -436,6 +527,28 @@ class ConnectionClient:
         self._check_vendor_error(data, context)
         return Reply(response.status_code, response.headers, data)
 
+    def _time_left(self, deadline: _Deadline, method: str, number: int) -> float:
+        """Seconds left before `deadline`, or the RequestTimeout (as an _Attempt) if none."""
+        remaining = deadline.left()
+        if remaining <= 0:
+            raise _Attempt(
+                errors.RequestTimeout(
+                    f"{self.spec.name}: {deadline.whose} ran out before attempt {number}.",
+                    hint=_STEP_HINT if deadline.by_step else None,
+                    method=method,
+                ),
+                Retry.NEVER,
+            )
+        return remaining
+
+    def _cut_short(self, exc: httpx.HTTPError, remaining: float) -> bool:
+        """Whether `exc` is a timeout of a phase that the deadline bounded below its setting."""
+        for kind, phase in _PHASES:
+            if isinstance(exc, kind):
+                configured = getattr(self._timeout, phase)
+                return configured is None or remaining < configured
+        return False
+
     def _says_bad_credential(self, vendor_message: str | None) -> bool:
         rules = self.spec.vendor_errors
         pattern = rules.auth_regex() if rules else None
@@ -470,6 +583,11 @@ class ConnectionClient:
                 f"{self.spec.name} reported a failure: {message}", vendor_message=message, **context
             )
         raise _Attempt(error, Retry.NEVER)
+
+
+def _earliest(*deadlines: float | None) -> float | None:
+    given = [d for d in deadlines if d is not None]
+    return min(given) if given else None
 
 
 def tls_context(settings: ConnectionSettings) -> ssl.SSLContext | bool:
