@@ -1,15 +1,16 @@
 """`soarpack demo` and `soarpack sandbox serve`.
 
-The demo starts the sandbox on 127.0.0.1, points the netskope connection at it over
-real HTTP, and runs the pack's actions the way a responder would: test the
-connection, find who triggers DLP alerts, look at their devices, and show what
-happens on bad input and on a rate limit; then it asks the simulated MetaAccess
-account (under /metaaccess) which devices changed status. It reads no user
-configuration.
+The demo starts the sandbox on 127.0.0.1 and points every connection at it over real
+HTTP. It tests a connection, then runs the cross-vendor playbook the way a responder
+would: Netskope DLP alerts and devices, MetaAccess posture, an approval (which the
+demo grants, visibly), a Lacework Edge suspension and a note. Then it shows what
+happens on bad input, on a rate limit, and with the checkpointed ingest. It reads no
+user configuration; the run's journal goes to the usual runs directory.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -21,7 +22,7 @@ from typing import Any, TextIO
 
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import ConfigError, ConflictError, InputError
+from soarpack.errors import ConfigError, InputError
 from soarpack.pack import Pack
 from soarpack.redact import register_secret
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
@@ -29,6 +30,8 @@ from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
 from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
 
 SANDBOX_TOKEN_ENV = "SOARPACK_SANDBOX_TOKEN"
+PLAYBOOK = "cross-vendor-response"
+APPROVER = "demo-responder"
 
 
 def run_demo(
@@ -66,6 +69,7 @@ class _Demo:
         self.invoked = 0
         self.http_calls = 0
         self.last_urls: list[str] = []
+        self.steps_run = 0
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -95,68 +99,9 @@ class _Demo:
         probe = self.invoke("netskope.connection.test", {})
         self.say(f"   connection ok, answered in {probe['latency_ms']:.0f} ms\n")
 
-        self.say("2. Who triggered the most DLP alerts in the last 30 days?")
-        report = self.invoke(
-            "netskope.alerts.report",
-            {"query": "alert_type eq 'DLP'", "groupby": "user", "timeperiod": 2592000},
-        )
-        top = report["rows"][:5]
-        self.table([[r.get("user", "?"), r["count"]] for r in top], ["user", "DLP alerts"])
-        suspect = str(top[0]["user"])
+        self._playbook()
 
-        self.say(f"\n3. {suspect}'s unacknowledged DLP alerts (last 30 days, newest first)")
-        alerts = self.invoke(
-            "netskope.alerts.list",
-            {"timeperiod": 2592000, "type": "DLP", "acked": False, "user": suspect, "limit": 5},
-        )
-        self.table(
-            [
-                [
-                    _when(a.get("timestamp")),
-                    a.get("alert_name", ""),
-                    a.get("file_name", ""),
-                    a["_id"],
-                ]
-                for a in alerts["alerts"]
-            ],
-            ["time (UTC)", "alert", "file", "alert id"],
-        )
-
-        self.say(f"\n4. The devices {suspect} uses (client codes decoded to names)")
-        clients = self.invoke("netskope.clients.list", {"username": suspect})
-        rows = []
-        for client in clients["clients"]:
-            host = client.get("host_info", {})
-            user: dict[str, Any] = next(
-                (u for u in client.get("users", []) if u.get("username") == suspect), {}
-            )
-            rows.append(
-                [
-                    host.get("hostname", ""),
-                    host.get("os_name") or f"unknown code {host.get('os')}",
-                    user.get("device_classification_status_name") or "?",
-                    (client.get("last_event") or {}).get("event_name") or "?",
-                ]
-            )
-        self.table(rows, ["hostname", "os", "classification", "last event"])
-
-        self.say("\n5. The whole client inventory, following limit/skip pages (100 per request)")
-        inventory = self.invoke("netskope.clients.list", {"all_pages": True, "limit": 100})
-        unmanaged = sum(
-            1
-            for c in inventory["clients"]
-            if any(
-                u.get("device_classification_status_name") == "unmanaged"
-                for u in c.get("users", [])
-            )
-        )
-        flagged = sum(1 for c in inventory["clients"] if c.get("unknown_codes"))
-        self.say(
-            f"   {inventory['count']} clients in {inventory['paging']['pages']} pages; {unmanaged} have an "
-            f"unmanaged user; {flagged} carry a code the vendor's mapping does not name (kept, flagged)\n"
-        )
-
-        self.say("6. Bad input is refused before anything is sent")
+        self.say("3. Bad input is refused before anything is sent")
         before = len(self.state.logged_requests())
         try:
             self.engine.invoke(
@@ -168,12 +113,12 @@ class _Demo:
         sent = len(self.state.logged_requests()) - before
         self.say(f"   requests that reached the tenant: {sent}\n")
 
-        self.say("7. The tenant answers 429 with Retry-After: 1; the call waits and retries")
+        self.say("4. The tenant answers 429 with Retry-After: 1; the call waits and retries")
         self.state.faults.push({"status": 429, "retry_after": 1})
         self.invoke("netskope.alerts.list", {"timeperiod": 86400, "limit": 1})
 
         self.say(
-            "\n8. Export every DLP alert with the checkpointed REST v2 ingest, then run it again"
+            "\n5. Export every DLP alert with the checkpointed REST v2 ingest, then run it again"
         )
         with tempfile.TemporaryDirectory(prefix="soarpack-demo-") as scratch:
             inputs = {
@@ -194,71 +139,36 @@ class _Demo:
                 f"   {lines:,} lines on disk: the second run found nothing new, and nothing twice"
             )
 
-        self.say("\n9. OPSWAT MetaAccess: devices whose status changed in the last day, every page")
-        changed = self.invoke(
-            "metaaccess.devices.status_changed", {"age": 86400, "all_pages": True, "limit": 50}
-        )
-        paging = changed["paging"]
-        self.say(
-            f"   {changed['monitored_count']} monitored and {changed['deleted_count']} deleted "
-            f"devices in {paging['pages']} page(s); "
-            + (
-                "the next page was answered 413: the end"
-                if paging["end_reached"]
-                else "more remain"
-            )
-        )
-        critical = [d for d in changed["monitored_devices"] if d.get("severity") == "critical"]
-        self.table(
-            [
-                [d["device_id"], d.get("status", "?"), _critical_issues(d.get("issue"))]
-                for d in critical[:5]
-            ],
-            ["device id", "status", "critical issues"],
-        )
-        self.say("   the token was obtained with OAuth client credentials; as recorded:")
-        for url in self.last_urls[:2]:
-            self.say(f"     {url}")
-
-        self._lacework_edge()
-
         seen = len(self.state.logged_requests())
         elapsed = time.perf_counter() - started
         self.say(
-            f"\nDone: {self.invoked} actions, {self.http_calls} HTTP requests "
-            f"(the tenant logged {seen}), {elapsed:.1f} s."
+            f"\nDone: a {self.steps_run}-step playbook run and {self.invoked} more actions "
+            f"({self.http_calls} HTTP requests by those; the tenants logged {seen} in all), "
+            f"{elapsed:.1f} s."
         )
         self.say("Next: `soarpack actions list`, `soarpack actions describe netskope.alerts.list`.")
 
-    def _lacework_edge(self) -> None:
-        self.say(
-            "\n10. Lacework Edge: acknowledge the oldest open alert; suspend a user and reactivate them"
-        )
-        found = self.invoke("lacework_edge.alerts.query_open", {"start_time_ms": 0})
-        self.say(f"   {found['count']} open or acknowledged alerts")
-        if found["alerts"]:
-            alert = min(found["alerts"], key=lambda a: a.get("create_time", 0))
-            acked = self.invoke("lacework_edge.alerts.ack", {"alert_uuid": alert["uuid"]})
-            self.say(
-                f"   acked {alert['uuid']}: alert_update_time "
-                f"{acked['previous_update_time']} -> {acked['alert_update_time']}"
-            )
-            try:
-                self.engine.invoke(
-                    "lacework_edge.alerts.ack",
-                    {
-                        "alert_uuid": alert["uuid"],
-                        "alert_update_time": acked["previous_update_time"],
-                    },
-                )
-            except ConflictError as conflict:
-                self.say(f"   the same ack with the old update time is refused: {conflict.status}")
-        user = self.invoke("lacework_edge.users.suspend", {"user_uuid": "ex-users-1"})
-        self.say(
-            f"   user ex-users-1: {user['previous_status_name']} -> {user['status_name']} (read back)"
-        )
-        self.invoke("lacework_edge.users.reactivate", {"user_uuid": "ex-users-1"})
-        self.say("   and reactivated; the API key was exchanged for a JWT once (TokenLogin)")
+    def _playbook(self) -> None:
+        from soarpack.cli.playbooks import LiveView
+        from soarpack.playbook import approve, resume_run, run_playbook
+
+        self.say("2. A cross-vendor playbook (playbooks/cross-vendor-response.yaml):")
+        self.say("   Netskope DLP alerts and devices, MetaAccess posture, then, once a person")
+        self.say("   approves, suspend the Lacework Edge user and note it on their alert.\n")
+        live = LiveView(self.out, indent="   ")
+        inputs = {"lacework_user_uuid": "ex-users-1", "lacework_alert_uuid": "ex-alerts-1"}
+        run = run_playbook(PLAYBOOK, inputs, engine=self.engine, on_event=live)
+        self.steps_run += len(run.steps)
+        for waiting in run.waiting:
+            self.say("\n   The run paused for that approval (exit code 10 on the command line).")
+            self.say(f"   The demo approves as {APPROVER}, as `{waiting['approve']}` would,")
+            approve(run.run_id, waiting["step"], by=APPROVER)
+            self.say(f"   then resumes it (`soarpack run --resume {run.run_id}`):\n")
+        if run.waiting:
+            run = resume_run(run.run_id, engine=self.engine, on_event=live)
+        self.say(f"\n   run {run.run_id}: {run.status}")
+        self.table([[k, _short(v)] for k, v in run.outputs.items()], ["output", "value"])
+        self.say(f"   its journal: `soarpack runs show {run.run_id}`\n")
 
     def table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         if not rows:
@@ -271,17 +181,9 @@ class _Demo:
             self.say("   " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
-def _critical_issues(issue: Any) -> Any:
-    """The critical issue count under either of the names MetaAccess documents."""
-    if not isinstance(issue, dict):
-        return "?"
-    return issue.get("total_critical_issues", issue.get("total_critical_issue", "?"))
-
-
-def _when(epoch: Any) -> str:
-    return (
-        time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(epoch))) if isinstance(epoch, int) else "?"
-    )
+def _short(value: Any, width: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def serve_sandbox(

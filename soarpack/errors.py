@@ -4,6 +4,13 @@
     ├── InputError               inputs broke the action's schema; nothing was sent
     ├── ConfigError              settings missing or unusable, unknown action or connection
     ├── PackError                the manifest, a schema or a handler is broken
+    ├── PlaybookError            a playbook or a run cannot go on as asked
+    │   ├── PlaybookInvalid          the checks before a run found problems; nothing ran
+    │   ├── ExpressionError          a ${{ }} expression failed to parse or evaluate
+    │   ├── RunStateError            unknown run, run busy, nothing waiting for that decision
+    │   ├── ApprovalRejected         a person rejected an approval step
+    │   ├── ApprovalTimedOut         no decision came before the approval's timeout
+    │   └── InDoubtError             a write step started, its outcome is unknown
     └── CallError                a call to a vendor did not give a usable result
         ├── AuthenticationError      401, or the vendor said the credential is wrong
         │   └── PermissionDeniedError    403: the credential is valid but not allowed
@@ -229,3 +236,136 @@ class ConnectionFailed(TransportError):
         out = super().to_dict()
         out["reason"] = self.reason
         return out
+
+
+@dataclass(frozen=True, order=True)
+class PlaybookProblem:
+    """One problem found in a playbook: where (file, line, step, field) and what."""
+
+    file: str
+    line: int
+    step: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        step = f" step {self.step}:" if self.step else ""
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{step}{field} {self.message}"
+
+
+class PlaybookError(SoarpackError):
+    """Raised when a playbook or a run cannot go on as asked."""
+
+    kind = "playbook"
+
+
+class PlaybookInvalid(PlaybookError):
+    """Raised when the checks before a run find problems; nothing was run."""
+
+    kind = "invalid_playbook"
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        self.problems = sorted(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The playbook has {len(self.problems)} problem(s):\n{lines}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["problems"] = [{**p.__dict__, "message": redact(p.message)} for p in self.problems]
+        return out
+
+
+class ExpressionError(PlaybookError):
+    """Raised when a ${{ }} expression cannot be parsed or evaluated."""
+
+    kind = "expression"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        expression: str,
+        playbook: str = "",
+        step: str = "",
+        field: str = "",
+    ) -> None:
+        self.reason = reason
+        self.expression = expression
+        self.playbook = playbook
+        self.step = step
+        self.field = field
+        where = " ".join(
+            part
+            for part in (
+                f"playbook {playbook}" if playbook else "",
+                f"step {step}" if step else "",
+                f"field {field}" if field else "",
+            )
+            if part
+        )
+        super().__init__(
+            f"Expression ${{{{ {expression} }}}}"
+            + (f" in {where}" if where else "")
+            + f": {reason}"
+        )
+
+    def located(self, *, playbook: str, step: str, field: str) -> ExpressionError:
+        """The same error with where it happened filled in."""
+        return ExpressionError(
+            self.reason, expression=self.expression, playbook=playbook, step=step, field=field
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update(expression=self.expression, step=self.step, field=self.field)
+        return out
+
+
+class RunStateError(PlaybookError):
+    """Raised when a run is unknown, busy, finished, or not waiting for that decision."""
+
+    kind = "run_state"
+
+
+class ApprovalRejected(PlaybookError):
+    """Raised (as a step's error) when a person rejected the step's approval."""
+
+    kind = "approval_rejected"
+
+    def __init__(self, step: str, by: str, reason: str | None) -> None:
+        self.step = step
+        self.by = by
+        self.reason = reason
+        super().__init__(f"Step {step} was rejected by {by}" + (f": {reason}" if reason else "."))
+
+
+class ApprovalTimedOut(PlaybookError):
+    """Raised (as a step's error) when no decision came before the approval timeout."""
+
+    kind = "approval_timeout"
+
+    def __init__(self, step: str, timeout: float) -> None:
+        self.step = step
+        self.timeout = timeout
+        super().__init__(f"Step {step} got no approval decision within {timeout:g} s.")
+
+
+class InDoubtError(PlaybookError):
+    """Raised when a write step started but its outcome is unknown and cannot be verified."""
+
+    kind = "in_doubt"
+
+    def __init__(self, run_id: str, steps: list[str]) -> None:
+        self.run_id = run_id
+        self.steps = steps
+        names = ", ".join(steps)
+        super().__init__(
+            f"Run {run_id} stopped: {names} started a change whose outcome is unknown "
+            "(the process stopped before the answer was recorded), and the action declares "
+            "no verification.",
+            hint=f"Check the vendor console, then `soarpack run --resume {run_id} "
+            + " ".join(f"--retry-in-doubt {s}" for s in steps)
+            + "` to send it again, or leave it.",
+        )

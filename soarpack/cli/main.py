@@ -19,6 +19,7 @@ from soarpack import __version__
 from soarpack.cli import exitcodes
 from soarpack.cli import ingest as ingest_cli
 from soarpack.cli import lacework_edge as lacework_edge_cli
+from soarpack.cli import playbooks as playbooks_cli
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
 
@@ -83,7 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(run=_cmd_invoke)
 
-    p = sub.add_parser("validate", help="check the manifest, schemas, handlers, refs and tests")
+    p = sub.add_parser(
+        "validate",
+        help="check the pack (manifest, schemas, handlers, refs, tests), or the playbooks named",
+    )
+    p.add_argument("playbooks", nargs="*", metavar="PLAYBOOK", help="playbook names or files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_cmd_validate)
 
@@ -96,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(run=_cmd_connections_test)
 
+    playbooks_cli.add_parsers(sub)
     ingest_cli.add_parser(sub)
     lacework_edge_cli.add_parser(sub)
 
@@ -176,7 +182,7 @@ def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
         log.error("%s", error, exc_info=error)
     else:
         print(f"soarpack: {error}", file=sys.stderr)
-    if args.command == "invoke":
+    if args.command in ("invoke", "run") and getattr(args, "json", True):
         # Machine callers read stdout: give them the error as data too.
         _print_json(
             {"ok": False, "exit_code": code, "error": error.to_dict()},
@@ -338,10 +344,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from soarpack.checks import pack_problems
     from soarpack.errors import PackError
 
+    if args.playbooks:
+        return playbooks_cli.validate_playbooks(args, _load(args))
     try:
         pack = _load(args)
         tests_dir = pack.root / "tests"
         problems = pack_problems(pack, tests_dir if tests_dir.is_dir() else None)
+        problems += playbooks_cli.shipped_playbook_problems(pack)
         note = (
             ""
             if tests_dir.is_dir()

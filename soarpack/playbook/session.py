@@ -1,0 +1,462 @@
+"""Starting, resuming and finishing runs: the Python API the CLI uses.
+
+    run_playbook(...)   a new run, or `resume=RUN_ID` to go on with one
+    approve(...)        record a person's decision on a waiting step
+    RunResult           status, outputs, per-step states, dry-run changes, exit code
+
+A resume folds the journal into the state, then settles what was running when the
+process stopped: reads and sub-playbooks run again; a write with no recorded
+outcome is in doubt and is only resolved by the action's verification or by an
+explicit `retry_in_doubt`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from soarpack import errors
+from soarpack.cli import exitcodes
+from soarpack.engine import Engine
+from soarpack.playbook import states
+from soarpack.playbook.journal import (
+    Journal,
+    RunFiles,
+    RunLock,
+    append_event,
+    new_run_id,
+    read_events,
+    run_files,
+    runs_dir,
+)
+from soarpack.playbook.model import Playbook
+from soarpack.playbook.runner import Runner, error_data
+from soarpack.playbook.state import RunState, StepState, Unit
+from soarpack.playbook.validate import find_playbook, load_playbook
+from soarpack.playbook.verify import settle
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class RunResult:
+    """What a run (or this part of it, until it paused) came to."""
+
+    run_id: str
+    playbook: str
+    status: str  # succeeded | failed | waiting | in_doubt
+    outputs: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    error: errors.SoarpackError | None = None
+    failed_step: dict[str, Any] | None = None
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "succeeded":
+            return exitcodes.OK
+        if self.status == "waiting":
+            return exitcodes.WAITING
+        if self.status == "in_doubt":
+            return exitcodes.IN_DOUBT
+        if self.error is not None:
+            return exitcodes.exit_code_for(self.error)
+        cls = getattr(errors, str((self.failed_step or {}).get("type")), None)
+        if isinstance(cls, type) and issubclass(cls, errors.SoarpackError):
+            return exitcodes.code_for_class(cls)
+        return exitcodes.VENDOR
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "playbook": self.playbook,
+            "status": self.status,
+            "ok": self.status == "succeeded",
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "outputs": self.outputs,
+            "steps": self.steps,
+        }
+        if self.dry_run:
+            out["changes"] = self.changes
+        if self.waiting:
+            out["waiting"] = self.waiting
+        if self.failed_step:
+            out["failed_step"] = self.failed_step
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        return out
+
+
+def run_playbook(
+    playbook: str | os.PathLike[str],
+    inputs: dict[str, Any] | None = None,
+    *,
+    engine: Engine | None = None,
+    runs_dir_path: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    on_event: EventSink | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.time,
+    journal_class: type[Journal] = Journal,
+) -> RunResult:
+    """Check and run a playbook (a name in the pack's playbooks/, or a path)."""
+    with _engine_or_new(engine) as engine:
+        book = load_playbook(playbook, engine.pack)
+        given = _checked_inputs(book, engine, inputs or {})
+        files = RunFiles(runs_dir(runs_dir_path), new_run_id())
+        files.folder.mkdir(parents=True, exist_ok=False)
+        files.playbook.write_text(book.source.text, encoding="utf-8")
+        run = {
+            "id": files.run_id,
+            "playbook": book.name,
+            "started_at": _iso(clock()),
+            "dry_run": dry_run,
+        }
+        drive = _Drive(
+            book, engine, files, run, dry_run, on_event, sleep or engine.sleep, clock, journal_class
+        )
+        return drive.start(given, str(book.path))
+
+
+def resume_run(
+    run_id: str,
+    *,
+    engine: Engine | None = None,
+    runs_dir_path: str | os.PathLike[str] | None = None,
+    retry_in_doubt: Sequence[str] = (),
+    on_event: EventSink | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.time,
+    journal_class: type[Journal] = Journal,
+) -> RunResult:
+    """Go on with a run that waited, stopped in doubt, or whose process died."""
+    with _engine_or_new(engine) as engine:
+        files = run_files(run_id, runs_dir(runs_dir_path))
+        events = read_events(files.journal)
+        first = events[0] if events and events[0].get("ev") == "run_started" else None
+        if first is None:
+            raise errors.RunStateError(f"Run {run_id} has no start in its journal.")
+        last = next(
+            (e for e in reversed(events) if e["ev"] in ("run_finished", "run_paused")), None
+        )
+        if last is not None and last["ev"] == "run_finished":
+            raise errors.RunStateError(
+                f"Run {run_id} already finished ({last.get('status')}); nothing to resume.",
+                hint=f"`soarpack runs show {run_id}` shows it; start a new run to act again.",
+            )
+        book = load_playbook(files.playbook, engine.pack)
+        run = {
+            "id": run_id,
+            "playbook": book.name,
+            "started_at": first.get("started_at"),
+            "dry_run": bool(first.get("dry_run")),
+        }
+        drive = _Drive(
+            book,
+            engine,
+            files,
+            run,
+            bool(first.get("dry_run")),
+            on_event,
+            sleep or engine.sleep,
+            clock,
+            journal_class,
+        )
+        return drive.resume(events, tuple(retry_in_doubt))
+
+
+def approve(
+    run_id: str,
+    step: str,
+    *,
+    by: str,
+    approved: bool = True,
+    reason: str | None = None,
+    runs_dir_path: str | os.PathLike[str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Record a decision on a step waiting for approval; the run goes on when resumed."""
+    if not by.strip():
+        raise errors.RunStateError("An approval needs the name of who decided (--by).")
+    files = run_files(run_id, runs_dir(runs_dir_path))
+    waiting = waiting_steps(read_events(files.journal))
+    if step not in waiting:
+        listed = ", ".join(sorted(waiting)) or "none"
+        raise errors.RunStateError(
+            f"Step {step} of run {run_id} is not waiting for an approval (waiting: {listed})."
+        )
+    event: dict[str, Any] = {
+        "ev": "approved" if approved else "rejected",
+        "step": step,
+        "by": by,
+        "reason": reason,
+        "at": round(clock(), 3),
+        "t": _iso(clock()),
+    }
+    if not approved:
+        event["error"] = error_data(errors.ApprovalRejected(step, by, reason))
+    append_event(files, event)
+    return event
+
+
+_DECIDED = ("approved", "rejected", "approval_failed", "approval_skipped", "cancelled")
+
+
+def waiting_steps(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Steps with an approval request and no decision yet, by id."""
+    waiting: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event["ev"] == "approval_requested":
+            waiting[event["step"]] = event
+        elif event["ev"] in _DECIDED:
+            waiting.pop(event.get("step", ""), None)
+    return waiting
+
+
+class _Drive:
+    """One process's turn at a run: lock, journal, runner, the final record."""
+
+    def __init__(
+        self,
+        book: Playbook,
+        engine: Engine,
+        files: RunFiles,
+        run: dict[str, Any],
+        dry_run: bool,
+        on_event: EventSink | None,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        journal_class: type[Journal],
+    ) -> None:
+        self.book = book
+        self.engine = engine
+        self.files = files
+        self.run = run
+        self.dry_run = dry_run
+        self.on_event = on_event
+        self.sleep = sleep
+        self.clock = clock
+        self.journal_class = journal_class
+        self.planned: list[dict[str, Any]] = []
+        self.waiting: dict[str, dict[str, Any]] = {}
+
+    # -- the Sink the runners write through -------------------------------------------
+    def encode(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        event = {**event, "t": round(self.clock(), 3)}
+        if event.get("item", 0) is None:
+            del event["item"]
+        return self.journal.encode(event), event
+
+    def write(self, line: str, event: dict[str, Any], *, sync: str) -> None:
+        self.journal.write(line, sync=sync)
+        kind = event["ev"]
+        if kind == "planned" and "request" in event:
+            self.planned.append({"step": _key(event), "request": event.get("request")})
+        elif kind == "approval_requested":
+            self.waiting[event["step"]] = event
+        elif kind in _DECIDED:
+            self.waiting.pop(str(event.get("step")), None)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def start(self, inputs: dict[str, Any], file: str) -> RunResult:
+        return self._go(
+            [],
+            (),
+            {
+                "ev": "run_started",
+                "run_id": self.files.run_id,
+                "playbook": self.book.name,
+                "file": file,
+                "inputs": inputs,
+                "dry_run": self.dry_run,
+                "started_at": self.run["started_at"],
+                "pid": os.getpid(),
+            },
+        )
+
+    def resume(self, events: list[dict[str, Any]], retry_in_doubt: tuple[str, ...]) -> RunResult:
+        return self._go(events, retry_in_doubt, {"ev": "run_resumed", "pid": os.getpid()})
+
+    def _go(
+        self, events: list[dict[str, Any]], retry: tuple[str, ...], opening: dict[str, Any]
+    ) -> RunResult:
+        lock = RunLock(self.files.lock)
+        lock.acquire()
+        self.journal = self.journal_class(self.files)
+        self.waiting = waiting_steps(events)
+        try:
+            state = RunState(self.book, self.run)
+            for event in events:
+                if "/" not in str(event.get("step", "")):
+                    state.apply(event)
+            runner = Runner(
+                self.book,
+                self.engine,
+                state,
+                self,
+                dry_run=self.dry_run,
+                sleep=self.sleep,
+                clock=self.clock,
+                events=events,
+                retry_in_doubt=retry,
+            )
+            runner.record(opening)
+            doubts = settle(runner, retry) if events else []
+            if not doubts:
+                runner.drive()
+            return self._finish(runner, doubts)
+        finally:
+            self.journal.close()
+            lock.release()
+
+    def _finish(self, runner: Runner, doubts: list[str]) -> RunResult:
+        status = "in_doubt" if doubts else runner.status()
+        result = RunResult(self.files.run_id, self.book.name, status, dry_run=self.dry_run)
+        if status == "failed":
+            runner.cancel_rest()
+            result.failed_step = runner.failing
+        if status == "succeeded":
+            try:
+                result.outputs = runner.outputs()
+            except errors.ExpressionError as exc:
+                result.status, result.error = "failed", exc
+        if status == "in_doubt":
+            result.error = errors.InDoubtError(self.files.run_id, doubts or _doubtful(runner))
+        result.steps = {sid: _summary(s) for sid, s in runner.state.steps.items()}
+        result.changes = list(self.planned)
+        result.waiting = [
+            {
+                "step": sid,
+                "prompt": e.get("prompt"),
+                "approve": f"soarpack approve {self.files.run_id} {sid} --by NAME",
+            }
+            for sid, e in self.waiting.items()
+        ]
+        final = {
+            "ev": "run_paused" if result.status in ("waiting", "in_doubt") else "run_finished",
+            "status": result.status,
+            "outputs": result.outputs,
+        }
+        if result.error is not None:
+            final["error"] = error_data(result.error)
+        elif result.failed_step:
+            final["error"] = result.failed_step
+        runner.record(final)
+        return result
+
+
+def run_child(
+    parent: Runner, found: StepState, unit: Unit, inputs: Any
+) -> tuple[str, Any, errors.SoarpackError | None]:
+    """Run (or re-enter) a sub-playbook under the step's prefix in the same journal."""
+    pack = parent.engine.pack
+    book = load_playbook(
+        find_playbook(str(found.step.spec.playbook), pack, parent.playbook.path.parent), pack
+    )
+    given = _checked_inputs(book, parent.engine, inputs if isinstance(inputs, dict) else {})
+    prefix = f"{parent.prefix}{unit.key}/"
+    state = RunState(book, parent.state.run)
+    state.inputs = given
+    events = parent.units.events
+    for event in events:
+        rest = str(event.get("step", ""))
+        if rest.startswith(prefix) and "/" not in rest[len(prefix) :]:
+            state.apply({**event, "step": rest[len(prefix) :]})
+    child = Runner(
+        book,
+        parent.engine,
+        state,
+        parent.sink,
+        dry_run=parent.dry_run,
+        sleep=parent.units.sleep,
+        clock=parent.clock,
+        prefix=prefix,
+        events=events,
+        retry_in_doubt=parent.units.retry_in_doubt,
+    )
+    doubts = settle(child, parent.units.retry_in_doubt) if events else []
+    if doubts:
+        return "in_doubt", None, None
+    child.drive()
+    status = child.status()
+    if status == "failed":
+        child.cancel_rest()
+        failing = child.failing or {}
+        return (
+            status,
+            None,
+            errors.PlaybookError(
+                f"Sub-playbook {book.name} failed at step {failing.get('step')}: {failing.get('message')}"
+            ),
+        )
+    if status != "succeeded":
+        return status, None, None
+    return status, child.outputs(), None
+
+
+@contextlib.contextmanager
+def _engine_or_new(engine: Engine | None) -> Iterator[Engine]:
+    """The caller's engine (left open), or a new one closed afterwards."""
+    if engine is not None:
+        yield engine
+        return
+    with Engine() as new:
+        yield new
+
+
+def _checked_inputs(book: Playbook, engine: Engine, inputs: dict[str, Any]) -> dict[str, Any]:
+    store = engine.pack.schemas
+    filled = store.apply_defaults(book.inputs, dict(inputs))
+    problems = store.errors(book.inputs, filled, strict=True)
+    if problems:
+        raise errors.InputError(f"playbook {book.name}", problems)
+    return filled
+
+
+def _summary(found: StepState) -> dict[str, Any]:
+    head = found.head
+    out: dict[str, Any] = {"status": head.state}
+    if head.attempts:
+        out["attempts"] = head.attempts
+    if head.outputs is not None:
+        out["outputs"] = head.outputs
+    if head.error is not None:
+        out["error"] = head.error
+    if head.duration_ms is not None:
+        out["duration_ms"] = head.duration_ms
+    if found.items is not None:
+        counts: dict[str, int] = {}
+        for unit in found.units:
+            counts[unit.state] = counts.get(unit.state, 0) + 1
+        out["items"] = counts
+    return out
+
+
+def _doubtful(runner: Runner) -> list[str]:
+    keys = [
+        u.key
+        for s in runner.state.steps.values()
+        for u in [s.head, *s.units]
+        if u.state == states.IN_DOUBT
+    ]
+    return keys + sorted(runner.doubtful_children)
+
+
+def _key(event: dict[str, Any]) -> str:
+    step = str(event.get("step"))
+    return step if event.get("item") is None else f"{step}[{event['item']}]"
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
+__all__ = ["RunResult", "approve", "resume_run", "run_playbook", "waiting_steps"]

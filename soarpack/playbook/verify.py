@@ -1,0 +1,116 @@
+"""Settling a resumed run: what was running when its process stopped.
+
+    read step or sub-playbook, started, no outcome  -> run it again (interrupted)
+    write/destructive step, started, no outcome     -> in doubt; never re-sent blindly:
+        the action declares `verify`               -> ask the vendor: done, or send again
+        `--retry-in-doubt STEP`                     -> send again, on the user's word
+        otherwise                                   -> the run stops and names the step
+
+Also re-applies the consequences of failures recorded from outside the process
+(a rejected approval): the run fails, or its `on_error` handler is triggered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from soarpack import errors
+from soarpack.playbook import states
+from soarpack.playbook.expressions import compile_value, resolve, truthy
+from soarpack.playbook.state import StepState, Unit
+
+if TYPE_CHECKING:
+    from soarpack.playbook.runner import Runner
+
+
+def settle(runner: Runner, retry_in_doubt: tuple[str, ...]) -> list[str]:
+    """Resolve interrupted units; returns the keys still in doubt (the run must stop)."""
+    doubtful: list[str] = []
+    for found in runner.state.steps.values():
+        for unit in [found.head, *found.units]:
+            if unit.state == states.RUNNING and not (unit.item is None and found.items is not None):
+                _interrupted(runner, found, unit)
+            if unit.state == states.IN_DOUBT and not _resolve_doubt(
+                runner, found, unit, retry_in_doubt
+            ):
+                doubtful.append(runner.prefix + unit.key)
+        if found.head.state == states.FAILED:
+            _reapply_failure(runner, found)
+    return doubtful
+
+
+def _interrupted(runner: Runner, found: StepState, unit: Unit) -> None:
+    action = found.step.spec.action
+    writes = action is not None and runner.engine.pack.action(action).side_effect != "read"
+    kind = "in_doubt" if writes and not runner.dry_run else "interrupted"
+    runner.record({"ev": kind, "step": unit.step, "item": unit.item})
+
+
+def _resolve_doubt(runner: Runner, found: StepState, unit: Unit, retry: tuple[str, ...]) -> bool:
+    key = runner.prefix + unit.key
+    if key in retry or runner.prefix + unit.step in retry:
+        runner.record({"ev": "retry_in_doubt", "step": unit.step, "item": unit.item})
+        return True
+    action = runner.engine.pack.action(str(found.step.spec.action))
+    check = action.verify
+    if check is None:
+        return False
+    inputs = unit.inputs if isinstance(unit.inputs, dict) else {}
+    try:
+        read_inputs = resolve(compile_value(check.with_), {"inputs": inputs})
+        try:
+            observed: Any = runner.engine.invoke(check.action, read_inputs).data
+        except errors.NotFoundError:
+            observed = None
+        done = truthy(
+            resolve(compile_value(check.done_when), {"inputs": inputs, "result": observed})
+        )
+    except errors.SoarpackError as exc:
+        runner.record(
+            {
+                "ev": "verify_failed",
+                "step": unit.step,
+                "item": unit.item,
+                "by": check.action,
+                "error": exc.to_dict(),
+            }
+        )
+        return False
+    verification = {"verified": done, "by": check.action, "observed": observed}
+    if done:
+        runner.record(
+            {
+                "ev": "verified_done",
+                "step": unit.step,
+                "item": unit.item,
+                "result": verification,
+                "outputs": _null_outputs(found) if unit.item is None else None,
+            }
+        )
+    else:
+        runner.record(
+            {"ev": "verified_absent", "step": unit.step, "item": unit.item, "result": verification}
+        )
+    return True
+
+
+def _null_outputs(found: StepState) -> dict[str, Any] | None:
+    """A step confirmed by verification has no action answer: its outputs read null."""
+    return {name: None for name in found.step.outputs} if found.step.outputs else None
+
+
+def _reapply_failure(runner: Runner, found: StepState) -> None:
+    spec = found.step.spec
+    error = dict(found.head.error or {})
+    if spec.on_error == "fail":
+        runner.failing = runner.failing or {**error, "step": found.step.id}
+    elif spec.handler_target:
+        target = runner.state.steps[spec.handler_target]
+        if target.triggered_by is None and target.head.state == states.PENDING:
+            runner.record(
+                {
+                    "ev": "triggered",
+                    "step": target.step.id,
+                    "error": {**error, "step": found.step.id},
+                }
+            )
