@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The two quick-start commands. Needs only Python >= 3.10; installs into ./.venv on first use.
 
-    python3 dev.py demo    start the sandbox and run real actions against it over HTTP
+    python3 dev.py demo    start the sandbox and run a cross-vendor playbook (with an approval) on it
     python3 dev.py test    lint, type-check, validate the pack and run the whole test suite
 
 The virtual environment is (re)built whenever pyproject.toml changes.
