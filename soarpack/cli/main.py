@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=_cmd_sandbox_serve)
 
-    p = sub.add_parser("demo", help="start the sandbox and run a cross-vendor playbook on it over HTTP")
+    p = sub.add_parser(
+        "demo", help="start the sandbox and run a cross-vendor playbook on it over HTTP"
+    )
     p.set_defaults(run=_cmd_demo)
 
     docs = sub.add_parser("docs", help="generated documentation").add_subparsers(
