@@ -68,7 +68,6 @@ class _Demo:
         self.out = out
         self.invoked = 0
         self.http_calls = 0
-        self.last_urls: list[str] = []
         self.steps_run = 0
 
     def say(self, text: str = "") -> None:
@@ -78,7 +77,6 @@ class _Demo:
         result = self.engine.invoke(action, inputs)
         self.invoked += 1
         self.http_calls += len(result.calls)
-        self.last_urls = [f"{c.method} {c.url}" for c in result.calls]
         statuses = " ".join(str(c.status) for c in result.calls)
         self.say(
             f"  -> {action}: {len(result.calls)} HTTP call(s) [{statuses}] in {result.duration_ms:.0f} ms"

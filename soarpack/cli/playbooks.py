@@ -222,7 +222,8 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
     """--input-file, then each --input KEY=VALUE on top (typed by the playbook's schema)."""
-    from soarpack.playbook.validate import load_playbook
+    from soarpack.playbook.model import read_source
+    from soarpack.playbook.validate import find_playbook
 
     inputs: dict[str, Any] = {}
     if args.input_file:
@@ -237,7 +238,9 @@ def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
                 "run", [FieldError("", "type", f"{args.input_file} must hold a JSON object")]
             )
         inputs.update(loaded)
-    properties = load_playbook(args.playbook, pack).inputs.get("properties") or {}
+    # Only the input schema is needed here; run_playbook checks the whole playbook.
+    declared = read_source(find_playbook(args.playbook, pack)).data.get("inputs") or {}
+    properties = declared.get("properties") or {}
     for pair in args.input:
         key, sep, text = pair.partition("=")
         if not sep or not key:

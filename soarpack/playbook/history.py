@@ -16,15 +16,14 @@ _ENDS = ("run_finished", "run_paused")
 
 
 def run_status(folder: Path, events: list[dict[str, Any]]) -> str:
-    last = next((e for e in reversed(events) if e.get("ev") in _ENDS), None)
-    resumed_after = (
-        last is not None
-        and events
-        and events[-1] is not last
-        and any(e.get("ev") == "run_resumed" for e in events[events.index(last) :])
-    )
-    if last is not None and not resumed_after:
-        return str(last.get("status"))
+    status = None
+    for event in events:
+        if event.get("ev") in _ENDS:
+            status = event.get("status")
+        elif event.get("ev") == "run_resumed":
+            status = None  # a process took the run up again after its last end
+    if status is not None:
+        return str(status)
     return "running" if RunLock.held(folder / "lock") else "interrupted"
 
 

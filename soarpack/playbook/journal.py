@@ -18,7 +18,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -181,9 +181,6 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._handle.close()
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(read_events(self.files.journal))
 
 
 def append_event(files: RunFiles, event: dict[str, Any]) -> None:

@@ -129,9 +129,10 @@ class Runner:
         with self.lock:
             self.record({"ev": "failed", "step": unit.step, "item": unit.item, "error": data})
             if unit.item is None:
-                self._after_failure(found, data)
+                self.after_failure(found, data)
 
-    def _after_failure(self, found: StepState, error: dict[str, Any]) -> None:
+    def after_failure(self, found: StepState, error: dict[str, Any]) -> None:
+        """What a step's failure means for the run: it fails, or its handler is triggered."""
         spec = found.step.spec
         if spec.on_error == "fail":
             self.failing = self.failing or {**error, "step": found.step.id}
@@ -321,7 +322,7 @@ class Runner:
                 f"{len(failed)} of {len(found.units)} items failed; first: {error.get('message', '')}"
             )
             self.record({"ev": "failed", "step": found.step.id, "error": error, "outputs": outputs})
-            self._after_failure(found, error)
+            self.after_failure(found, error)
         elif done and all(u.state == states.DRY_RUN for u in done):
             # Every item was a change held back by the dry run: so is the step.
             self.record({"ev": "planned", "step": found.step.id, "items": len(done)})
@@ -350,7 +351,7 @@ class Runner:
             self.record(
                 {"ev": "approval_failed", "step": found.step.id, "error": error_data(error)}
             )
-            self._after_failure(found, error_data(error))
+            self.after_failure(found, error_data(error))
         return True
 
     # -- the end ---------------------------------------------------------------------

@@ -213,11 +213,15 @@ def waiting_steps(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Steps with an approval request and no decision yet, by id."""
     waiting: dict[str, dict[str, Any]] = {}
     for event in events:
-        if event["ev"] == "approval_requested":
-            waiting[event["step"]] = event
-        elif event["ev"] in _DECIDED:
-            waiting.pop(event.get("step", ""), None)
+        _note_waiting(waiting, event)
     return waiting
+
+
+def _note_waiting(waiting: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:
+    if event["ev"] == "approval_requested":
+        waiting[event["step"]] = event
+    elif event["ev"] in _DECIDED:
+        waiting.pop(str(event.get("step")), None)
 
 
 class _Drive:
@@ -259,10 +263,7 @@ class _Drive:
         kind = event["ev"]
         if kind == "planned" and "request" in event:
             self.planned.append({"step": _key(event), "request": event.get("request")})
-        elif kind == "approval_requested":
-            self.waiting[event["step"]] = event
-        elif kind in _DECIDED:
-            self.waiting.pop(str(event.get("step")), None)
+        _note_waiting(self.waiting, event)
         if self.on_event is not None:
             self.on_event(event)
 

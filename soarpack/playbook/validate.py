@@ -16,7 +16,7 @@ from typing import Any
 
 from soarpack.errors import ExpressionError, PlaybookInvalid, PlaybookProblem
 from soarpack.pack import Pack
-from soarpack.playbook.expressions import Template, has_expression, templates
+from soarpack.playbook.expressions import Template, compile_value, has_expression, templates
 from soarpack.playbook.model import CompiledStep, Playbook, Source, read_source
 
 SCHEMA_FILE = "playbook.schema.json"
@@ -82,7 +82,6 @@ def _schema_problems(source: Source, pack: Pack) -> Iterator[PlaybookProblem]:
 
 def _expression_problems(source: Source) -> Iterator[PlaybookProblem]:
     """Expressions that do not compile, found value by value so each names its line."""
-    from soarpack.playbook.expressions import compile_value
 
     def walk(value: Any, pointer: str) -> Iterator[tuple[str, ExpressionError]]:
         if isinstance(value, str):

@@ -100,17 +100,9 @@ def _null_outputs(found: StepState) -> dict[str, Any] | None:
 
 
 def _reapply_failure(runner: Runner, found: StepState) -> None:
-    spec = found.step.spec
-    error = dict(found.head.error or {})
-    if spec.on_error == "fail":
-        runner.failing = runner.failing or {**error, "step": found.step.id}
-    elif spec.handler_target:
-        target = runner.state.steps[spec.handler_target]
-        if target.triggered_by is None and target.head.state == states.PENDING:
-            runner.record(
-                {
-                    "ev": "triggered",
-                    "step": target.step.id,
-                    "error": {**error, "step": found.step.id},
-                }
-            )
+    target = found.step.spec.handler_target
+    if target is not None:
+        handler = runner.state.steps[target]
+        if handler.triggered_by is not None or handler.head.state != states.PENDING:
+            return  # the journal already holds the trigger, or the handler is past it
+    runner.after_failure(found, dict(found.head.error or {}))
