@@ -33,7 +33,7 @@ def ensure_venv() -> None:
     print("dev.py: installing soarpack and its test tools into .venv", file=sys.stderr)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "--editable", f"{ROOT}[test,workers]"], check=True)
     STAMP.write_text(wanted)
 
 
