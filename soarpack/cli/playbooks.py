@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from soarpack.cli import exitcodes
+from soarpack.cli import workers as workers_cli
 from soarpack.errors import FieldError, InputError
 from soarpack.redact import redact, redact_data
 
@@ -67,6 +68,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no live step view on stderr")
+    workers_cli.add_run_options(p)
     p.set_defaults(run=_cmd_run)
 
     p = sub.add_parser("approve", help="approve (or --reject) a step a run waits on")
@@ -122,11 +124,10 @@ def shipped_playbook_problems(pack: Any) -> list[tuple[str, str]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from soarpack.cli.main import _engine
     from soarpack.playbook.session import resume_run, run_playbook
 
     live = None if args.quiet else LiveView(sys.stderr)
-    with _engine(args) as engine:
+    with workers_cli.engine_for_run(args) as engine:
         if args.resume:
             if args.playbook or args.input or args.input_file or args.dry_run:
                 raise InputError(

@@ -118,7 +118,8 @@ class Runner:
             self.in_flight -= 1
             if unit.item is None:
                 found.claimed = False
-            else:
+            elif unit.state != states.IN_DOUBT:
+                # An item in doubt keeps its loop from finishing: a resume settles it.
                 found.active -= 1
                 self._watch.add(found.step.id)
 

@@ -44,6 +44,10 @@ class UnitRunner:
                 self._run_playbook(found, unit)
             else:
                 self._run_action(found, unit)
+        except errors.InDoubtError:
+            # A Celery worker died mid-write and the write cannot be verified
+            # (soarpack/workers/tasks.py): in doubt, as if this process had stopped there.
+            runner.record({"ev": "in_doubt", "step": unit.step, "item": unit.item})
         except errors.SoarpackError as error:
             runner.fail_unit(found, unit, error)
         finally:

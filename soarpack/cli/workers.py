@@ -1,0 +1,159 @@
+"""`soarpack worker`, `soarpack redis serve`, and the engine `soarpack run --executor` picks.
+
+    soarpack redis serve [--port 6379]              a local Redis to use as the broker
+    soarpack worker [--broker URL] [--concurrency N] [--config FILE]
+    soarpack run PLAYBOOK --executor celery [--broker URL]
+
+A worker is one process running N threads (`--pool threads`): killing it stops all it
+runs, and its unacknowledged tasks go to another worker once the broker's visibility
+timeout has passed. It invokes actions with its own configuration (vendor credentials
+stay with the workers); the coordinator (`soarpack run`) keeps the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import time
+from typing import Any
+
+from soarpack.cli import exitcodes
+from soarpack.redact import RedactingFormatter
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "worker", help="run a Celery worker that invokes actions for `run --executor celery`"
+    )
+    p.add_argument(
+        "--broker",
+        metavar="URL",
+        help="Redis URL (default: workers.broker or $SOARPACK_BROKER_URL)",
+    )
+    p.add_argument(
+        "--concurrency", type=_positive_int, default=8, metavar="N", help="threads (default 8)"
+    )
+    # Also accepted before the command; SUPPRESS keeps `soarpack --config F worker` working.
+    p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML settings file")
+    p.set_defaults(run=_cmd_worker)
+
+    redis = sub.add_parser("redis", help="a local Redis for the workers").add_subparsers(
+        dest="sub", required=True
+    )
+    p = redis.add_parser(
+        "serve", help="run redis-server on 127.0.0.1 (no persistence) until Ctrl-C"
+    )
+    p.add_argument("--port", type=int, default=6379, help="0 picks a free port (default 6379)")
+    p.set_defaults(run=_cmd_redis_serve)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """`soarpack run --executor {local,celery} --broker URL`."""
+    p.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default="local",
+        help="where steps run: in this process (default) or on Celery workers",
+    )
+    p.add_argument("--broker", metavar="URL", help="with --executor celery: the Redis URL")
+
+
+def engine_for_run(args: argparse.Namespace) -> Any:
+    """The Engine of `soarpack run`: local, or a CeleryEngine on the chosen broker."""
+    from soarpack.cli.main import _engine, _load
+    from soarpack.config import Config
+    from soarpack.errors import FieldError, InputError
+
+    if getattr(args, "executor", "local") != "celery":
+        if getattr(args, "broker", None):
+            raise InputError(
+                "run", [FieldError("", "usage", "--broker goes with --executor celery")]
+            )
+        return _engine(args)
+    from soarpack.workers.dispatch import CeleryEngine
+
+    return CeleryEngine(_load(args), Config(args.config), broker=args.broker)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import redis
+
+    from soarpack.config import Config
+    from soarpack.engine import Engine
+    from soarpack.pack import Pack
+    from soarpack.workers.celeryapp import QUEUE, WorkerSettings, make_app
+    from soarpack.workers.ledger import TaskLedger
+    from soarpack.workers.tasks import register
+
+    _log_to_stderr(args.log_level if not args.debug else "DEBUG")
+    config = Config(args.config)
+    settings = WorkerSettings.from_config(config, broker=args.broker)
+    engine = Engine(Pack.load(args.pack), config)
+    hostname = f"soarpack-{os.getpid()}@{socket.gethostname()}"
+    app = make_app(settings, name="soarpack-worker")
+    # A lease lapses within half a visibility timeout of its worker dying, so by the
+    # time Redis redelivers the task, the new delivery sees the old one is gone.
+    lease = max(1.0, min(10.0, settings.visibility_timeout / 2))
+    ledger = TaskLedger(
+        redis.Redis.from_url(settings.result_backend), holder=hostname, lease_seconds=lease
+    )
+    register(app, engine, ledger)
+    argv = [
+        "worker",
+        "--pool=threads",
+        f"--concurrency={args.concurrency}",
+        f"--hostname={hostname}",
+        f"--queues={QUEUE}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--loglevel={args.log_level}",
+    ]
+    try:
+        app.worker_main(argv)
+    finally:
+        ledger.close()
+        engine.close()
+    return exitcodes.OK
+
+
+def _cmd_redis_serve(args: argparse.Namespace) -> int:
+    from soarpack.workers.redis_server import RedisServer
+
+    with RedisServer(port=args.port) as server:
+        print(
+            f"redis: {server.binary} on {server.url} (loopback only, nothing kept on disk)",
+            file=sys.stderr,
+        )
+        print(f"  export SOARPACK_BROKER_URL={server.url}", file=sys.stderr)
+        print("Ctrl-C stops it.", file=sys.stderr, flush=True)
+        try:
+            while server.process is not None and server.process.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("redis: stopped", file=sys.stderr)
+            return exitcodes.OK
+    print("redis: the server exited", file=sys.stderr)
+    return exitcodes.INTERNAL
+
+
+def _log_to_stderr(level: str) -> None:
+    """Celery's own loggers too, through the redacting formatter."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -1,0 +1,141 @@
+"""The Celery app: Redis as broker and result back end, JSON only, safe redelivery.
+
+Settings come from the config file's `workers:` section (and SOARPACK_BROKER_URL):
+
+    workers:
+      broker: redis://127.0.0.1:6379/0      # or env SOARPACK_BROKER_URL
+      result_backend: redis://...           # default: the broker
+      visibility_timeout: 3600              # seconds; must exceed the longest action timeout
+      queue_margin: 60                      # coordinator: how long a task may wait for a worker
+      result_timeout: 3600                  # coordinator: wait for an action with no timeout
+
+Why these Celery settings:
+- JSON only (never pickle): a message can only carry data, never code.
+- `task_acks_late` + `task_reject_on_worker_lost`: a message is acknowledged once its
+  task returned, so a worker killed mid-task leaves it on the broker, and Redis gives it
+  to another worker once `visibility_timeout` has passed. That timeout must exceed the
+  longest action, or a task still running is handed out a second time (the task's claim
+  and lease in Redis keep a write from being sent twice even then, see ledger.py).
+- `worker_prefetch_multiplier=1`: a worker holds no more messages than it has threads, so
+  a killed worker strands as little work as possible and a slow item does not hold others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from soarpack.config import Config
+from soarpack.errors import ConfigError
+from soarpack.redact import register_secret
+
+BROKER_ENV = "SOARPACK_BROKER_URL"
+TASK_NAME = "soarpack.invoke"
+QUEUE = "soarpack"
+DEFAULT_VISIBILITY_TIMEOUT = 3600.0
+DEFAULT_QUEUE_MARGIN = 60.0
+DEFAULT_RESULT_TIMEOUT = 3600.0
+# Results (Celery's and the task ledger's) are kept this long for late readers.
+RESULT_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    broker: str
+    result_backend: str
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+    queue_margin: float = DEFAULT_QUEUE_MARGIN
+    result_timeout: float = DEFAULT_RESULT_TIMEOUT
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        broker: str | None = None,
+        result_backend: str | None = None,
+        **overrides: float | None,
+    ) -> WorkerSettings:
+        """Command-line values, then the `workers:` section, then SOARPACK_BROKER_URL."""
+        section = config.section("workers")
+        chosen = broker or section.get("broker") or config.env.get(BROKER_ENV)
+        if not chosen:
+            where = f"{config.path}" if config.path else "a config file (--config)"
+            raise ConfigError(
+                "No Celery broker is configured.",
+                hint=f"Pass --broker redis://HOST:PORT/0, set `workers.broker` in {where}, "
+                f"or set {BROKER_ENV}. `soarpack redis serve` starts a local Redis.",
+            )
+        _check_url(str(chosen), "broker")
+        backend = str(result_backend or section.get("result_backend") or chosen)
+        _check_url(backend, "result_backend")
+        numbers: dict[str, float] = {}
+        for key in ("visibility_timeout", "queue_margin", "result_timeout"):
+            value = overrides.get(key)
+            value = section.get(key) if value is None else value
+            if value is not None:
+                numbers[key] = _positive(value, key, config)
+        return cls(str(chosen), backend, **numbers)
+
+    def celery_config(self) -> dict[str, Any]:
+        transport = {
+            "visibility_timeout": self.visibility_timeout,
+            # Look for messages a dead worker left unacknowledged several times per
+            # visibility timeout, so redelivery follows the timeout closely.
+            "unacked_restore_interval": max(1, min(10, int(self.visibility_timeout // 3))),
+            "unacked_restore_throttle": 1,
+        }
+        return {
+            "broker_url": self.broker,
+            "result_backend": self.result_backend,
+            "task_serializer": "json",
+            "result_serializer": "json",
+            "accept_content": ["json"],
+            "result_accept_content": ["json"],
+            "event_serializer": "json",
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_transport_options": transport,
+            "result_backend_transport_options": {"visibility_timeout": self.visibility_timeout},
+            "result_expires": RESULT_TTL_SECONDS,
+            "task_default_queue": QUEUE,
+            "broker_connection_retry_on_startup": True,
+            "worker_hijack_root_logger": False,
+            "worker_redirect_stdouts": False,
+            "task_track_started": False,
+            "timezone": "UTC",
+        }
+
+
+def make_app(settings: WorkerSettings, name: str = "soarpack") -> Any:
+    """A Celery app with these settings (imported here: Celery is an optional extra)."""
+    try:
+        from celery import Celery
+    except ImportError:
+        raise ConfigError(
+            "Celery is not installed.", hint="Install soarpack with its `workers` extra."
+        ) from None
+    app = Celery(name, set_as_current=False)
+    app.conf.update(settings.celery_config())
+    return app
+
+
+def _check_url(url: str, key: str) -> None:
+    # A password in the URL is a secret like any other: never in logs or errors.
+    register_secret(urlsplit(url).password)
+    if not url.startswith(("redis://", "rediss://", "redis+socket://", "unix://")):
+        raise ConfigError(
+            f"workers.{key} must be a Redis URL (redis://HOST:PORT/DB), not {url.split(':')[0]!r}."
+        )
+
+
+def _positive(value: Any, key: str, config: Config) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number <= 0:
+        raise ConfigError(f"workers.{key} in {config.path} must be a positive number of seconds.")
+    return number

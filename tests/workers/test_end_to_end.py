@@ -1,0 +1,190 @@
+"""Playbooks through two worker processes and a real Redis, against the sandbox over HTTP.
+
+1. A 200-item for_each: every item's request reaches the tenant exactly once, every
+   output is right, both workers did work, and no credential ever passes through Redis.
+2. A worker is killed (SIGKILL) mid-run: its tasks are redelivered after the visibility
+   timeout and nothing is lost or repeated: every user is suspended, and no user's
+   update (the write) is sent twice: a redelivered write is checked with the action's
+   `verify` read and only sent again if it was not applied.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from soarpack.cli.main import main
+from soarpack.config import Config
+from soarpack.pack import Pack
+from soarpack.playbook import run_playbook
+from soarpack.playbook.session import RunResult
+from soarpack.workers.dispatch import CeleryEngine
+from tests.conftest import CANARY, REPO
+from tests.workers.conftest import Cluster, RedisMonitor, every_value
+
+pytestmark = pytest.mark.slow
+# proto.EnumStatus of a Lacework Edge user, as the tenant stores it.
+ACTIVE, SUSPENDED = 2, 3
+
+BOOK = """
+name: {name}
+description: A for_each through Celery workers (tests/workers).
+concurrency: 16
+inputs:
+  type: object
+  required: [ids]
+  properties: {{ids: {{type: array, items: {{type: string}}}}}}
+steps:
+  - id: each
+    action: {action}
+    for_each: "${{{{ inputs.ids }}}}"
+    concurrency: 16
+    timeout: 30
+    approval: none
+    with: {{{target}: "${{{{ item }}}}"}}
+    outputs: {outputs}
+outputs:
+  values: "${{{{ steps.each.outputs.value }}}}"
+"""
+
+
+def book(folder: Path, name: str, action: str, target: str, outputs: str) -> Path:
+    path = folder / f"{name}.yaml"
+    text = BOOK.format(name=name, action=action, target=target, outputs=outputs)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def users(cluster: Cluster) -> list[dict[str, Any]]:
+    api_user = cluster.state.lacework_edge.api_user_uuid
+    return [u for u in cluster.state.lacework_edge.store("users") if u["uuid"] != api_user]
+
+
+def requests_by_user(cluster: Cluster, action: str, since: int = 0) -> Counter[str]:
+    return Counter(
+        str(entry["path"]).rsplit("/", 1)[-1]
+        for entry in cluster.state.logged_requests()[since:]
+        if entry.get("action") == action
+    )
+
+
+def coordinator(cluster: Cluster, pack: Pack) -> CeleryEngine:
+    # The coordinator's config holds no vendor credential at all: the workers have them.
+    return CeleryEngine(pack, Config(env={}), broker=cluster.broker, queue_margin=30)
+
+
+def test_a_200_item_for_each_runs_each_item_exactly_once(
+    cluster: Cluster, pack: Pack, tmp_path: Path
+) -> None:
+    targets = users(cluster)[:200]
+    assert len(targets) == 200
+    path = book(
+        tmp_path,
+        "fan-out",
+        "lacework_edge.users.get",
+        "uuid",
+        '{value: "${{ [result.uuid, result.display_name] }}"}',
+    )
+    since = len(cluster.state.logged_requests())
+    monitor = RedisMonitor(cluster.broker)
+    started = time.perf_counter()
+    try:
+        with coordinator(cluster, pack) as engine:
+            result = run_playbook(
+                path, {"ids": [u["uuid"] for u in targets]}, engine=engine, runs_dir_path=tmp_path
+            )
+            ran_on = dict(engine.ran_on)
+    finally:
+        monitor.close()
+    elapsed = time.perf_counter() - started
+
+    assert result.status == "succeeded", result.to_dict()
+    assert result.outputs["values"] == [[u["uuid"], u["display_name"]] for u in targets]
+    sent = requests_by_user(cluster, "lacework_edge.users.get", since)
+    assert sent == Counter({u["uuid"]: 1 for u in targets}), "every item sent exactly once"
+    assert len(ran_on) == 2 and all(count > 0 for count in ran_on.values()), ran_on
+    assert sum(ran_on.values()) == 200
+    # Neither the messages that went through Redis nor anything left in it hold the
+    # vendor credential: the workers read it from their own environment.
+    assert monitor.commands, "the monitor saw the run's traffic"
+    assert "lacework_edge.users.get" in monitor.text()
+    assert CANARY not in monitor.text()
+    assert CANARY not in every_value(cluster.broker)
+    assert elapsed < 30, f"200 items took {elapsed:.1f} s"
+
+
+def test_soarpack_run_with_the_celery_executor(
+    cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [u["uuid"] for u in users(cluster)[:3]]
+    path = book(
+        tmp_path, "cli-run", "lacework_edge.users.get", "uuid", '{value: "${{ result.uuid }}"}'
+    )
+    argv = ["--pack", str(REPO), "run", str(path), "--executor", "celery", "--broker"]
+    argv += [cluster.broker, "--input", f"ids={json.dumps(targets)}", "--json", "--quiet"]
+    argv += ["--runs-dir", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "succeeded" and shown["outputs"] == {"values": targets}
+
+
+def test_killing_a_worker_mid_run_loses_and_repeats_nothing(
+    cluster: Cluster, pack: Pack, tmp_path: Path
+) -> None:
+    targets = [u for u in users(cluster)[200:] if u["status"] == ACTIVE][:32]
+    assert len(targets) >= 30
+    path = book(
+        tmp_path,
+        "suspend-all",
+        "lacework_edge.users.suspend",
+        "user_uuid",
+        '{value: "${{ result.status_name }}"}',
+    )
+    # Each update takes a while, so every worker thread has an item in flight at the kill.
+    cluster.state.lacework_edge.faults.push({"delay": 0.4}, count=64, match="users.update")
+    since = len(cluster.state.logged_requests())
+    victim, survivor = cluster.workers[:2]
+    outcome: list[RunResult | BaseException] = []
+
+    def drive(engine: CeleryEngine) -> None:
+        try:
+            ids = [u["uuid"] for u in targets]
+            outcome.append(run_playbook(path, {"ids": ids}, engine=engine, runs_dir_path=tmp_path))
+        except BaseException as exc:  # shown by the assertion below, not lost in the thread
+            outcome.append(exc)
+
+    with coordinator(cluster, pack) as engine:
+        run = threading.Thread(target=drive, args=(engine,))
+        run.start()
+        give_up = time.monotonic() + 20
+        while sum(requests_by_user(cluster, "lacework_edge.users.update", since).values()) < 6:
+            assert time.monotonic() < give_up and not outcome, f"the run never got going {outcome}"
+            time.sleep(0.02)
+        victim.kill()
+        run.join(45)
+        assert not run.is_alive(), "the run did not finish after the kill"
+        ran_on, redelivered, verified = dict(engine.ran_on), engine.redelivered, engine.verified
+
+    [result] = outcome
+    assert isinstance(result, RunResult), result
+    assert result.status == "succeeded", result.to_dict()
+    # Nothing lost: every user is suspended, and every item has its outcome.
+    store = cluster.state.lacework_edge.store("users")
+    assert [store.require(u["uuid"])["status"] for u in targets] == [SUSPENDED] * len(targets)
+    values = result.outputs["values"]
+    assert len(values) == len(targets)
+    # An item settled by verification has no action answer: its output reads null.
+    assert values.count(None) == verified
+    assert set(values) <= {"SUSPENDED", None}
+    # Nothing repeated: one update per user, though some were delivered twice.
+    updates = requests_by_user(cluster, "lacework_edge.users.update", since)
+    assert updates == Counter({u["uuid"]: 1 for u in targets})
+    assert redelivered >= 1, "the killed worker had tasks in flight"
+    assert any(name.startswith(victim.hostname_prefix) for name in ran_on)
+    assert ran_on[next(n for n in ran_on if n.startswith(survivor.hostname_prefix))] > 0
