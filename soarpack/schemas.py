@@ -35,6 +35,8 @@ _STRICT_VALIDATOR = validators.extend(  # type: ignore[no-untyped-call]
 SECRET_KEY = "x-secret"
 SEMANTIC_KEY = "x-semantic"
 ERROR_KEY = "x-error"
+# An input that names a path on the local disk (the action reads or writes files there).
+LOCAL_PATH_KEY = "x-local-path"
 
 
 class SchemaStore:

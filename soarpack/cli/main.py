@@ -20,6 +20,7 @@ from soarpack.cli import exitcodes
 from soarpack.cli import ingest as ingest_cli
 from soarpack.cli import lacework_edge as lacework_edge_cli
 from soarpack.cli import playbooks as playbooks_cli
+from soarpack.cli import server as server_cli
 from soarpack.cli import workers as workers_cli
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     playbooks_cli.add_parsers(sub)
     workers_cli.add_parsers(sub)
+    server_cli.add_parsers(sub)
     ingest_cli.add_parser(sub)
     lacework_edge_cli.add_parser(sub)
 

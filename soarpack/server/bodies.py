@@ -1,0 +1,82 @@
+"""Request bodies: JSON objects only, checked field by field, never echoed.
+
+A body that is not JSON, or not an object, is an InputError naming the problem (no
+part of the body is quoted: it may hold anything). An empty body is an empty object:
+SOAR platforms often POST nothing to an action without inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from soarpack.errors import FieldError, InputError
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_object(raw: bytes, where: str) -> dict[str, Any]:
+    """The body as a JSON object (empty body: {}), or InputError; never echoes the body."""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        why = (
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        )
+        raise InputError(where, [FieldError("", "json", why)]) from None
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(
+            where, [FieldError("", "json", "the request body is not valid JSON")]
+        ) from None
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise InputError(
+            where, [FieldError("", "type", f"the request body must be a JSON object, not {kind}")]
+        )
+    return data
+
+
+def _pointer(key: str) -> str:
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _unknown_fields(body: dict[str, Any], known: set[str]) -> list[FieldError]:
+    return [
+        FieldError(_pointer(k), "additionalProperties", "is not a known field")
+        for k in sorted(set(body) - known)
+    ]
+
+
+def run_request(body: dict[str, Any], name: str) -> tuple[dict[str, Any], bool]:
+    """{"inputs": {...}, "dry_run": false} from a run request's body."""
+    problems = _unknown_fields(body, {"inputs", "dry_run"})
+    inputs = body.get("inputs", {})
+    if not isinstance(inputs, dict):
+        problems.append(FieldError("/inputs", "type", "must be an object"))
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append(FieldError("/dry_run", "type", "must be a boolean"))
+    if problems:
+        raise InputError(f"playbook {name}", problems)
+    return inputs, dry_run
+
+
+def decision(body: dict[str, Any]) -> tuple[bool, str, str | None]:
+    """{"approve": bool, "by": str, "reason": str | null} from an approval's body."""
+    problems = _unknown_fields(body, {"approve", "by", "reason"})
+    approved = body.get("approve")
+    if not isinstance(approved, bool):
+        problems.append(FieldError("/approve", "type", "is required, true or false"))
+    by = body.get("by")
+    if not isinstance(by, str) or not by.strip():
+        problems.append(FieldError("/by", "type", "is required: who decides"))
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        problems.append(FieldError("/reason", "type", "must be a string or null"))
+    if problems:
+        raise InputError("approval", problems)
+    return cast(bool, approved), cast(str, by), reason

@@ -1,0 +1,173 @@
+"""`soarpack serve` and `soarpack server new-key`: refusals, and a graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from soarpack.cli import exitcodes
+from soarpack.cli.main import main
+from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
+from soarpack.server.auth import hash_key
+from tests.conftest import CANARY, REPO
+from tests.server.conftest import sandbox_env
+
+KEY = "spk_test-key-for-the-serve-command-0123456789"
+
+
+def write_config(tmp_path: Path, server: dict[str, object]) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"server": server}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("0.0.0.0", id="all interfaces"),
+        pytest.param("192.0.2.10", id="a LAN address"),
+        pytest.param("example.com", id="a name"),
+    ],
+)
+def test_anonymous_access_is_refused_off_loopback(
+    capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    code = main(["serve", "--host", host, "--port", "0", "--allow-anonymous"])
+    err = capsys.readouterr().err
+    assert code == exitcodes.CONFIG
+    assert "--allow-anonymous needs a loopback host" in err
+
+
+def test_serving_without_keys_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"keys": []})
+    code = main(["serve", "--port", "0", "--config", str(config)])
+    assert code == exitcodes.CONFIG
+    assert "No API keys are configured" in capsys.readouterr().err
+
+
+def test_a_bad_server_section_exits_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"keys": [{"id": "k", "sha256": "nope"}]})
+    code = main(["--config", str(config), "serve", "--port", "0"])
+    assert code == exitcodes.CONFIG
+    assert "server.keys.0.sha256" in capsys.readouterr().err
+
+
+def test_a_busy_port_exits_config(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--allow-anonymous"])
+    assert code == exitcodes.CONFIG
+    assert f"Cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_new_key_prints_the_key_and_its_hash_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["server", "new-key", "--id", "shuffle"]) == exitcodes.OK
+    captured = capsys.readouterr()
+    key, digest_line = captured.out.splitlines()
+    assert key.startswith("spk_")
+    assert digest_line == f"sha256: {hash_key(key)}"
+    assert "id: shuffle" in captured.err
+    assert key not in captured.err
+
+
+@pytest.fixture
+def tenant() -> Iterator[tuple[SandboxState, str]]:
+    state = SandboxState(token=CANARY)
+    with start_server(create_sandbox_app(state)) as server:
+        yield state, server.base_url
+
+
+def _lines(stream: object, into: queue.Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(line)
+
+
+@pytest.mark.slow
+def test_sigterm_lets_the_call_in_flight_finish(
+    tmp_path: Path, tenant: tuple[SandboxState, str]
+) -> None:
+    state, base_url = tenant
+    config = write_config(
+        tmp_path,
+        {"keys": [{"id": "ci", "sha256": hash_key(KEY)}], "runs_dir": str(tmp_path / "runs")},
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SOARPACK_STATE_DIR": str(tmp_path / "state"),
+        **sandbox_env(base_url),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soarpack", "--config", str(config), "serve", "--port", "0"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True)
+    reader.start()
+    try:
+        url = ""
+        deadline = time.monotonic() + 30
+        while not url and time.monotonic() < deadline:
+            line = lines.get(timeout=30)
+            if line.startswith("soarpack server listening on "):
+                url = line.split(" on ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+
+        state.faults.push({"delay": 2.5})
+        answers: list[httpx.Response] = []
+        headers = {"Authorization": f"Bearer {KEY}"}
+
+        def slow_call() -> None:
+            answers.append(
+                httpx.post(
+                    f"{url}/actions/netskope.alerts.list",
+                    json={"timeperiod": 86400, "limit": 1},
+                    headers=headers,
+                    timeout=30,
+                )
+            )
+
+        caller = threading.Thread(target=slow_call)
+        caller.start()
+        time.sleep(1.0)  # the call is now waiting on the slow vendor
+        process.send_signal(signal.SIGTERM)
+        caller.join(30)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(10)
+        assert process.stderr is not None
+        process.stderr.close()
+    [answer] = answers
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["count"] == 1
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get())
+    text = "".join(rest)
+    assert "soarpack server stopped" in text
+    assert '"status":200' in text  # the access log line of the call
+    assert KEY not in text and CANARY not in text
