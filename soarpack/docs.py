@@ -162,11 +162,42 @@ def exit_codes_markdown() -> str:
     return "\n".join([EXIT_CODES_START, "| code | meaning |", "|---|---|", *rows, EXIT_CODES_END])
 
 
+HTTP_STATUSES_START = "<!-- http-statuses:start -->"
+HTTP_STATUSES_END = "<!-- http-statuses:end -->"
+
+
+def http_statuses_markdown() -> str:
+    """The server's status table: error classes first (most specific first), then the
+    refusals of the HTTP layer itself."""
+    from soarpack.cli.exitcodes import code_for_class
+    from soarpack.server.errors import INTERNAL_STATUS, STATUS_TABLE, HttpProblem
+
+    rows = [
+        f"| {status} | `{cls.__name__}` and subclasses | {code_for_class(cls)} |"
+        for cls, status in STATUS_TABLE
+    ]
+    rows += [
+        f"| {cls.status} | `{cls.__name__}` (server) | {cls.exit_code} |"
+        for cls in HttpProblem.__subclasses__()
+    ]
+    rows.append(f"| {INTERNAL_STATUS} | anything else: a bug, details in the server log | 1 |")
+    return "\n".join(
+        [
+            HTTP_STATUSES_START,
+            "| status | error | CLI exit code of the class |",
+            "|---|---|---|",
+            *rows,
+            HTTP_STATUSES_END,
+        ]
+    )
+
+
 def generated_blocks(pack: Pack) -> list[tuple[str, str, str]]:
     """(start marker, end marker, content) of every README block generated from code."""
     return [
         (CATALOGUE_START, CATALOGUE_END, catalogue_markdown(pack)),
         (EXIT_CODES_START, EXIT_CODES_END, exit_codes_markdown()),
+        (HTTP_STATUSES_START, HTTP_STATUSES_END, http_statuses_markdown()),
     ]
 
 
