@@ -22,6 +22,7 @@ from soarpack.cli import lacework_edge as lacework_edge_cli
 from soarpack.cli import playbooks as playbooks_cli
 from soarpack.cli import server as server_cli
 from soarpack.cli import workers as workers_cli
+from soarpack.cli.arguments import port
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
 
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", required=True
     )
     p = sandbox.add_parser("serve", help="serve the simulator on 127.0.0.1 until Ctrl-C")
-    p.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
+    p.add_argument("--port", type=port, default=8765, help="0 picks a free port")
     p.add_argument(
         "--no-rate-limit",
         action="store_true",
@@ -403,16 +404,6 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
         rate_limit=not args.no_rate_limit,
         events_per_type=args.events_per_type,
     )
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is outside 0..65535")
-    return port
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

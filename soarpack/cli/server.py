@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from soarpack.cli import exitcodes
+from soarpack.cli.arguments import port
 from soarpack.errors import ConfigError
 from soarpack.redact import RedactingFormatter
 
@@ -29,7 +30,7 @@ def add_parsers(sub: Any) -> None:
         "serve", help="serve actions and playbook runs over HTTP to SOAR platforms (API keys)"
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help="0 picks a free port")
+    p.add_argument("--port", type=port, default=DEFAULT_PORT, help="0 picks a free port")
     # SUPPRESS: without it, this option's default would erase a global --config.
     p.add_argument(
         "--config",
@@ -52,16 +53,6 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--id", default="my-platform", help="the key's name in the config and logs")
     p.set_defaults(run=_cmd_new_key)
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is outside 0..65535")
-    return port
 
 
 def _cmd_new_key(args: argparse.Namespace) -> int:
