@@ -164,3 +164,20 @@ def test_a_schema_file_that_is_not_json_is_a_pack_error(pack_copy: Path) -> None
         Pack.load(pack_copy)
     [(where, problem)] = caught.value.problems
     assert where == "schemas/netskope/v1.json" and problem.startswith("not valid JSON")
+
+
+def test_no_description_is_split_by_yaml_flow_syntax() -> None:
+    """An unquoted comma in `{..., description: a, b}` ends the description at `a` and
+    adds a stray key `b` with no value: the YAML parses, the schema is silently wrong."""
+
+    def stray(value: object, where: str) -> list[str]:
+        if isinstance(value, dict):
+            found = [f"{where}: {key!r}" for key, v in value.items() if v is None and " " in key]
+            return found + [f for k, v in value.items() for f in stray(v, f"{where}/{k}")]
+        if isinstance(value, list):
+            return [f for i, v in enumerate(value) for f in stray(v, f"{where}/{i}")]
+        return []
+
+    files = [REPO / "manifest.yaml", *sorted((REPO / "playbooks").glob("*.yaml"))]
+    found = [f for path in files for f in stray(yaml.safe_load(path.read_text()), path.name)]
+    assert found == []
