@@ -85,6 +85,10 @@ class WorkerSettings:
             # visibility timeout, so redelivery follows the timeout closely.
             "unacked_restore_interval": max(1, min(10, int(self.visibility_timeout // 3))),
             "unacked_restore_throttle": 1,
+            # A worker killed while it held kombu's restore lock would block every
+            # redelivery until the lock expires (5 minutes by default): keep it short.
+            # Two restorers at once are harmless here: the task ledger settles duplicates.
+            "unacked_mutex_expire": max(5, min(60, int(self.visibility_timeout // 3))),
         }
         return {
             "broker_url": self.broker,
