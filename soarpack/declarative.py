@@ -66,7 +66,14 @@ def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -
     """The declared request, once, with each input where `spec` places it; the answer as is."""
     path = spec.path
     for name in spec.path_params:
-        path = path.replace("{" + name + "}", quote(str(inputs[name]), safe=""))
+        segment = quote(str(inputs[name]), safe="")
+        if segment in ("", ".", ".."):
+            # URL rules drop "." and ".." segments: /devices/.. would reach /api/v1 itself.
+            raise errors.InputError(
+                session.action.name,
+                [errors.FieldError(f"/{name}", "path_segment", "cannot be empty, . or ..")],
+            )
+        path = path.replace("{" + name + "}", segment)
     params = {n: _query_value(inputs[n]) for n in spec.query if inputs.get(n) is not None}
     body = {n: inputs[n] for n in spec.body if inputs.get(n) is not None}
     headers = {h: str(inputs[n]) for h, n in spec.headers.items() if inputs.get(n) is not None}

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from soarpack import errors
 from soarpack.engine import Session
 from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink
 from soarpack.ingest.identity import state_dir
@@ -56,6 +57,19 @@ def ingest(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         session.sleep(seconds)
         return stopping.is_set()
 
+    if inputs.get("index") and len(inputs["streams"]) > 1:
+        # A rule across two inputs the schema cannot say: refused as input, nothing sent.
+        raise errors.InputError(
+            session.action.name,
+            [
+                errors.FieldError(
+                    "/index",
+                    "one_stream",
+                    "names one stream's cursor: give one "
+                    "stream, or leave index out so each stream uses its default",
+                )
+            ],
+        )
     job = Ingest(
         session.client,
         IngestOptions(

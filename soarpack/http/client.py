@@ -41,6 +41,9 @@ log = logging.getLogger("soarpack.http")
 # a token the vendor forces into the query string (MetaAccess) must not show there.
 logging.getLogger("httpx").addFilter(RedactingFilter())
 _SNIPPET = 300  # characters of a non-JSON body quoted in an error
+# Largest answer body read (the max_response_bytes setting's default): 6x a full
+# 10,000-record iterator page, far below what would hurt the host.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
 
@@ -463,11 +466,18 @@ class ConnectionClient:
             )
 
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                self._read_capped(response, deadline, method, shown_url)
+            finally:
+                response.close()
             # httpx leaves the response and its body stream in a reference cycle, so each
             # body (10 MB for an iterator page) lived until the cycle collector ran; the
             # body is read already, so swap the stream for an empty one.
             response.stream = httpx.ByteStream(b"")
+        except _Attempt as failed:
+            record(response.status_code, failed.error.kind)
+            raise
         except httpx.HTTPError as exc:
             failure, retry = _transport_failure(exc, self.spec.name)
             if deadline.by_step and self._cut_short(exc, remaining):
@@ -527,6 +537,45 @@ class ConnectionClient:
         self._check_vendor_error(data, context)
         return Reply(response.status_code, response.headers, data)
 
+    def _read_capped(
+        self, response: httpx.Response, deadline: _Deadline, method: str, shown_url: str
+    ) -> None:
+        """Read the body, refusing one over max_response_bytes (decompressed, so a small
+        gzip bomb counts at its real size) and one still dripping in past the deadline:
+        read_timeout bounds each read, not the sum of a slow body's reads."""
+        cap = int(self.settings.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES))
+        context: dict[str, Any] = {
+            "method": method,
+            "url": shown_url,
+            "status": response.status_code,
+        }
+        declared = response.headers.get("content-length", "")
+        if (
+            declared.isdigit()
+            and int(declared) > cap
+            and not response.headers.get("content-encoding")
+        ):
+            raise _Attempt(_too_large(self.spec.name, cap, context), Retry.NEVER)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _Attempt(_too_large(self.spec.name, cap, context), Retry.NEVER)
+            chunks.append(chunk)
+            if deadline.left() <= 0:
+                raise _Attempt(
+                    errors.RequestTimeout(
+                        f"{self.spec.name} was still sending its answer when "
+                        f"{deadline.whose} ran out.",
+                        hint=_STEP_HINT if deadline.by_step else None,
+                        **context,
+                    ),
+                    Retry.NEVER,
+                )
+        # What Response.read() would have stored: .content, .text and .json() use it.
+        response._content = b"".join(chunks)
+
     def _time_left(self, deadline: _Deadline, method: str, number: int) -> float:
         """Seconds left before `deadline`, or the RequestTimeout (as an _Attempt) if none."""
         remaining = deadline.left()
@@ -585,6 +634,16 @@ class ConnectionClient:
         raise _Attempt(error, Retry.NEVER)
 
 
+def _too_large(connection: str, cap: int, context: dict[str, Any]) -> errors.CallError:
+    return errors.MalformedResponseError(
+        f"{connection} answered with a body larger than max_response_bytes ({cap} bytes); "
+        "it was not read further.",
+        hint="Narrow the request (smaller pages), or raise max_response_bytes for this "
+        "connection if such answers are expected.",
+        **context,
+    )
+
+
 def _earliest(*deadlines: float | None) -> float | None:
     given = [d for d in deadlines if d is not None]
     return min(given) if given else None
@@ -631,7 +690,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 def _vendor_message(response: httpx.Response) -> str | None:
     try:
         data = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         text = response.text.strip()
         return text[:_SNIPPET] if text and "<html" not in text[:200].lower() else None
     if isinstance(data, dict):
@@ -653,7 +712,7 @@ def _decode_json(response: httpx.Response, connection: str, context: dict[str, A
         return None
     try:
         return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         kind = response.headers.get("content-type", "unknown content type")
         snippet = response.text[:_SNIPPET].replace("\n", " ") if kind.startswith("text/") else ""
         raise _Attempt(

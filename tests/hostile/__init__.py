@@ -1,0 +1,1 @@
+"""Hostile vendor answers and hostile configuration: a clear error or a correct parse."""
