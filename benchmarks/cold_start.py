@@ -1,0 +1,148 @@
+"""Benchmark: CLI cold start, `soarpack invoke` of a read action vs `python -c "import httpx"`.
+
+The sandbox runs in this process on 127.0.0.1 (a thread); each measured command is a new
+process of the project's interpreter. Ours is the installed console script
+`soarpack invoke netskope.clients.list --input '{"limit": 5}'` against it (start,
+imports, pack load, settings, one HTTP call over loopback, JSON out); the reference is
+the same interpreter importing httpx and nothing else. Rounds alternate; the median wall
+time of each is shown, and the ratio. `-X importtime` of our command names the modules
+that cost the most to import.
+
+    .venv/bin/python -m benchmarks.cold_start [--json] [--repeat N]
+
+Children get no SOARPACK_* setting from this environment, only the sandbox's.
+This prints numbers; it asserts nothing about timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = "netskope.clients.list"
+INPUTS = '{"limit": 5}'
+DEFAULT_REPEAT = 10
+TARGET_RATIO = 1.5
+
+
+def log(message: str) -> None:
+    print(f"cold_start: {message}", file=sys.stderr, flush=True)
+
+
+def child_env(base_url: str, token: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOARPACK_")}
+    env.update(
+        {
+            "SOARPACK_NETSKOPE_BASE_URL": base_url,
+            "SOARPACK_NETSKOPE_TOKEN": token,
+            # No user config file: what is timed is the same on every machine.
+            "SOARPACK_CONFIG": os.devnull,
+        }
+    )
+    return env
+
+
+def soarpack_command(python: Path) -> list[str]:
+    script = python.parent / "soarpack"
+    head = [str(script)] if script.exists() else [str(python), "-m", "soarpack"]
+    return [*head, "invoke", ACTION, "--input", INPUTS, "--compact"]
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-800:]}"
+        )
+    return elapsed
+
+
+def import_costs(python: Path, env: dict[str, str], top: int = 8) -> list[dict[str, Any]]:
+    """The top-level packages our command spends the most import time in (-X importtime)."""
+    cmd = [str(python), "-X", "importtime", "-m", "soarpack", "invoke", ACTION]
+    cmd += ["--input", INPUTS, "--compact"]
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, check=False, text=True)
+    totals: dict[str, int] = {}
+    for line in done.stderr.splitlines():
+        found = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if found and len(found.group(2)) == 1:  # top-level imports only (cumulative)
+            package = found.group(3).split(".")[0]
+            totals[package] = totals.get(package, 0) + int(found.group(1))
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [{"package": name, "ms": us / 1000} for name, us in ranked]
+
+
+def run(repeat: int = DEFAULT_REPEAT, python: Path | None = None) -> dict[str, Any]:
+    from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
+
+    python = python or Path(sys.executable)
+    token = secrets.token_urlsafe(24)
+    ours_cmd = soarpack_command(python)
+    ref_cmd = [str(python), "-c", "import httpx"]
+    with start_server(create_sandbox_app(SandboxState(token=token))) as server:
+        env = child_env(server.base_url, token)
+        timed(ours_cmd, env)  # warm the OS file cache and .pyc files before timing
+        timed(ref_cmd, env)
+        ours: list[float] = []
+        ref: list[float] = []
+        for number in range(1, repeat + 1):
+            log(f"round {number}/{repeat}")
+            ours.append(timed(ours_cmd, env))
+            ref.append(timed(ref_cmd, env))
+        imports = import_costs(python, env)
+    ours_s, ref_s = statistics.median(ours), statistics.median(ref)
+    ratio = ours_s / ref_s
+    return {
+        "cold_start_command": f"soarpack invoke {ACTION} --input '{INPUTS}' --compact",
+        "cold_start_ms": ours_s * 1000,
+        "cold_start_import_httpx_ms": ref_s * 1000,
+        "cold_start_ratio": ratio,
+        "cold_start_rounds": repeat,
+        "cold_start_rounds_ms": [x * 1000 for x in ours],
+        "cold_start_import_httpx_rounds_ms": [x * 1000 for x in ref],
+        "cold_start_imports_ms": imports,
+        "cold_start_target": TARGET_RATIO,
+        "cold_start_met": ratio <= TARGET_RATIO,
+    }
+
+
+def render_table(r: dict[str, Any]) -> str:
+    verdict = "met" if r["cold_start_met"] else "NOT met"
+    rows = [
+        ("", "ms (median)", ""),
+        (f"soarpack invoke {ACTION} (sandbox, loopback)", f"{r['cold_start_ms']:,.0f}", ""),
+        ('python -c "import httpx"', f"{r['cold_start_import_httpx_ms']:,.0f}", ""),
+        ("ratio", f"{r['cold_start_ratio']:.2f}x", f"target <= {TARGET_RATIO:g}x: {verdict}"),
+    ]
+    width = max(len(row[0]) for row in rows)
+    lines = [f"CLI cold start, {r['cold_start_rounds']} rounds each, new process per run"]
+    lines += [f"{a.ljust(width)}  {b:>11}  {c}".rstrip() for a, b, c in rows]
+    shown = ", ".join(f"{i['package']} {i['ms']:.0f}" for i in r["cold_start_imports_ms"])
+    lines.append(f"import time of our command by top-level package (ms): {shown}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="runs of each side")
+    args = parser.parse_args(argv)
+    result = run(max(1, args.repeat))
+    print(json.dumps(result, indent=2) if args.json else render_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
