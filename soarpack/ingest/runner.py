@@ -205,7 +205,7 @@ class _Worker:
             if (
                 operation == "resend"
                 and retrying is not None
-                and self._already_committed(page, last, retrying)
+                and self._already_committed(page, last)
             ):
                 # The failed request never moved the cursor: send it again.
                 self.result.duplicates_dropped += page.count
@@ -283,11 +283,14 @@ class _Worker:
             return "next" if start is None else "head"
         return str(start)
 
-    def _already_committed(self, page: Page, last: Fingerprint | None, retried: str) -> bool:
+    def _already_committed(self, page: Page, last: Fingerprint | None) -> bool:
         if last is not None:
             return page.fingerprint() == last
-        # Nothing committed yet: an empty resend means the start request never landed.
-        return page.count == 0 and retried != "next"
+        # Nothing committed yet: an empty resend means the first request never landed (or
+        # found the stream empty). Either way send it again: an empty page carries nothing
+        # to lose or repeat, and taking it for the answer would end an --until-caught-up
+        # run as caught up before it read anything.
+        return page.count == 0
 
     def _failed(self, error: errors.SoarpackError) -> None:
         self.failures += 1
