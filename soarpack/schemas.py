@@ -100,7 +100,8 @@ class SchemaStore:
         microseconds; jsonschema is then asked only for an instance this check refuses,
         for its field-by-field messages. A yes here is always right; a no means "ask
         jsonschema". In `strict` mode any float in the instance gets a no, because
-        jsonschema-rs (like the standard) takes 2.0 for an integer and strict does not.
+        jsonschema-rs (like the standard) takes 2.0 for an integer and strict does not; so
+        does data that is not JSON (a mapping with non-string keys).
         """
         key = (id(schema), strict)
         cached = self._checks.get(key)
@@ -117,9 +118,7 @@ class SchemaStore:
         except (ValueError, jsonschema_rs.ReferencingError):
             found: Check | None = None
         else:
-            found = fast.is_valid
-            if strict:
-                found = _no_floats_and(fast.is_valid)
+            found = _no_floats_and(fast.is_valid) if strict else _or_no(fast.is_valid)
         self._checks[key] = (schema, found)
         return found
 
@@ -251,8 +250,22 @@ def pointer_of(path: Any) -> str:
     return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
 
 
+def _or_no(is_valid: Check) -> Check:
+    """A no, not an exception, for data jsonschema-rs cannot take (a YAML `on:` key is the
+    boolean True, not a string): jsonschema then explains what is wrong."""
+
+    def check(value: Any) -> bool:
+        try:
+            return is_valid(value)
+        except ValueError:
+            return False
+
+    return check
+
+
 def _no_floats_and(is_valid: Check) -> Check:
-    return lambda value: not _has_float(value) and is_valid(value)
+    safe = _or_no(is_valid)
+    return lambda value: not _has_float(value) and safe(value)
 
 
 def _has_float(value: Any) -> bool:

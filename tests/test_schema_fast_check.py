@@ -108,3 +108,14 @@ def test_every_action_schema_agrees(pack: Pack) -> None:
                     agree(store, schema, instance, strict=strict)
     # Every schema of the pack compiles, so the fast path is taken everywhere.
     assert compiled == 2 * len(pack.actions)
+
+
+def test_data_that_is_not_json_gets_a_no_and_jsonschema_explains(tmp_path: Any) -> None:
+    # YAML reads an `on:` key as the boolean True; jsonschema-rs takes only string keys.
+    (tmp_path / "x.json").write_text("{}")
+    store = SchemaStore(tmp_path)
+    schema = {"type": "object", "propertyNames": {"type": "string"}}
+    for strict in (False, True):
+        check = store.check(schema, strict=strict)
+        assert check is not None and check({True: 1}) is False
+    assert store.errors(schema, {"on": 1}) == []

@@ -170,6 +170,24 @@ def test_bad_yaml_names_its_line(mock_pack: Pack, tmp_path: Path) -> None:
     assert problem.line == 5 and "not valid YAML" in problem.message
 
 
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        pytest.param("!!python/object/apply:os.system ['touch pwned']", id="python-apply"),
+        pytest.param("!!python/name:os.system", id="python-name"),
+        pytest.param("!custom {a: 1}", id="local-tag"),
+    ],
+)
+def test_yaml_tags_that_build_objects_are_refused(
+    mock_pack: Pack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tagged: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write_playbook(tmp_path, HEAD + f"steps:\n  - id: a\n    action: {tagged}\n")
+    [problem] = validate_playbook(path, mock_pack)
+    assert "not valid YAML" in problem.message
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_shipped_playbooks_are_valid() -> None:
     pack = Pack.load()
     books = sorted((pack.root / "playbooks").glob("*.yaml"))
