@@ -26,8 +26,7 @@ from soarpack.errors import ConfigError, InputError
 from soarpack.pack import Pack
 from soarpack.redact import register_secret
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
-from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.apps import connection_env
 
 SANDBOX_TOKEN_ENV = "SOARPACK_SANDBOX_TOKEN"
 PLAYBOOK = "cross-vendor-response"
@@ -42,20 +41,7 @@ def run_demo(
     register_secret(token)
     state = SandboxState(token=token)
     with start_server(create_sandbox_app(state)) as server:
-        env = {
-            "SOARPACK_NETSKOPE_BASE_URL": server.base_url,
-            "SOARPACK_NETSKOPE_TOKEN": token,
-            "SOARPACK_NETSKOPE_V2_BASE_URL": server.base_url,
-            "SOARPACK_NETSKOPE_V2_TOKEN": token,
-            # Client credentials: the demo obtains its MetaAccess token through OAuth.
-            "SOARPACK_METAACCESS_BASE_URL": server.base_url + METAACCESS_PREFIX,
-            "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
-            "SOARPACK_METAACCESS_CLIENT_SECRET": token,
-            # The Lacework Edge tenant takes the same token as its API key.
-            "SOARPACK_LACEWORK_EDGE_BASE_URL": server.base_url + LACEWORK_EDGE_PREFIX,
-            "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
-            "SOARPACK_LACEWORK_EDGE_API_KEY": token,
-        }
+        env = connection_env(server.base_url, token)
         with Engine(Pack.load(pack_dir), Config(env=env)) as engine:
             _Demo(engine, state, out).run(server.base_url)
     return 0
@@ -213,29 +199,15 @@ def serve_sandbox(
             file=out,
         )
         print("Point soarpack at it:", file=out)
-        print(f"  export SOARPACK_NETSKOPE_BASE_URL={server.base_url}", file=out)
-        print(f"  export SOARPACK_NETSKOPE_V2_BASE_URL={server.base_url}", file=out)
-        print(
-            f"  export SOARPACK_METAACCESS_BASE_URL={server.base_url}{METAACCESS_PREFIX}",
-            file=out,
-        )
-        print(f"  export SOARPACK_METAACCESS_CLIENT_ID={METAACCESS_CLIENT_ID}", file=out)
-        print(
-            f"  export SOARPACK_LACEWORK_EDGE_BASE_URL={server.base_url}{LACEWORK_EDGE_PREFIX}",
-            file=out,
-        )
-        print("  export SOARPACK_LACEWORK_EDGE_ACCOUNT=acme", file=out)
         # The token doubles as MetaAccess's client secret (and its provisioned access_token).
+        # A generated token is a throw-away one for a local simulator; set
+        # SOARPACK_SANDBOX_TOKEN to choose one.
         shown = token if generated else f'"${SANDBOX_TOKEN_ENV}"'
-        for name in (
-            "NETSKOPE_TOKEN",
-            "NETSKOPE_V2_TOKEN",
-            "METAACCESS_CLIENT_SECRET",
-            "LACEWORK_EDGE_API_KEY",
-        ):
-            # A generated token is a throw-away one for a local simulator; set
-            # SOARPACK_SANDBOX_TOKEN to choose one.
-            print(f"  export SOARPACK_{name}={shown}", file=out)
+        env = connection_env(server.base_url, token)
+        settings = [(k, v) for k, v in env.items() if v != token]
+        credentials = [(k, shown) for k, v in env.items() if v == token]
+        for name, value in settings + credentials:
+            print(f"  export {name}={value}", file=out)
         try:
             while True:
                 time.sleep(3600)

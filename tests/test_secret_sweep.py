@@ -31,8 +31,7 @@ from soarpack.demo import run_demo
 from soarpack.engine import Engine
 from soarpack.pack import Pack
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
-from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.apps import connection_env
 from soarpack.schemas import SECRET_KEY
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
@@ -95,18 +94,10 @@ def test_no_canary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             **{k: v for k, v in os.environ.items() if not k.startswith("SOARPACK_")},
             "SOARPACK_STATE_DIR": str(state_dir),
             "SOARPACK_RUNS_DIR": str(runs),
-            "SOARPACK_NETSKOPE_BASE_URL": base,
-            "SOARPACK_NETSKOPE_TOKEN": GOOD,
+            **connection_env(base, GOOD),
             "SOARPACK_NETSKOPE_MAX_ATTEMPTS": "1",
-            "SOARPACK_NETSKOPE_V2_BASE_URL": base,
-            "SOARPACK_NETSKOPE_V2_TOKEN": GOOD,
             "SOARPACK_NETSKOPE_V2_MAX_ATTEMPTS": "1",
-            "SOARPACK_METAACCESS_BASE_URL": base + METAACCESS_PREFIX,
-            "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
             "SOARPACK_METAACCESS_CLIENT_SECRET": REFUSED,
-            "SOARPACK_LACEWORK_EDGE_BASE_URL": base + LACEWORK_EDGE_PREFIX,
-            "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
-            "SOARPACK_LACEWORK_EDGE_API_KEY": GOOD,
             "SOARPACK_LACEWORK_EDGE_JWT": JWT,
         }
 

@@ -17,10 +17,17 @@ from starlette.routing import Mount
 
 from soarpack.sandbox.lacework_edge import create_lacework_edge_app
 from soarpack.sandbox.metaaccess import create_metaaccess_app
+from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
 from soarpack.sandbox.netskope_v1 import create_netskope_app
 from soarpack.sandbox.state import SandboxState
 
-__all__ = ["LACEWORK_EDGE_PREFIX", "METAACCESS_PREFIX", "MOUNTED", "create_sandbox_app"]
+__all__ = [
+    "LACEWORK_EDGE_PREFIX",
+    "METAACCESS_PREFIX",
+    "MOUNTED",
+    "connection_env",
+    "create_sandbox_app",
+]
 
 METAACCESS_PREFIX = "/metaaccess"
 LACEWORK_EDGE_PREFIX = "/lacework-edge"
@@ -38,3 +45,22 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     app = Starlette(routes=routes)
     app.state.sandbox = state
     return app
+
+
+def connection_env(base_url: str, token: str) -> dict[str, str]:
+    """The environment that points every connection at the sandbox served at `base_url`,
+    with `token` (the sandbox's one credential) in each secret setting."""
+    return {
+        "SOARPACK_NETSKOPE_BASE_URL": base_url,
+        "SOARPACK_NETSKOPE_TOKEN": token,
+        "SOARPACK_NETSKOPE_V2_BASE_URL": base_url,
+        "SOARPACK_NETSKOPE_V2_TOKEN": token,
+        # Client credentials: the MetaAccess token is obtained through OAuth.
+        "SOARPACK_METAACCESS_BASE_URL": base_url + METAACCESS_PREFIX,
+        "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
+        "SOARPACK_METAACCESS_CLIENT_SECRET": token,
+        # The Lacework Edge tenant takes the same token as its API key.
+        "SOARPACK_LACEWORK_EDGE_BASE_URL": base_url + LACEWORK_EDGE_PREFIX,
+        "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
+        "SOARPACK_LACEWORK_EDGE_API_KEY": token,
+    }

@@ -21,8 +21,7 @@ import yaml
 from soarpack.config import Config
 from soarpack.pack import Pack
 from soarpack.sandbox import RunningServer, SandboxState, create_sandbox_app, start_server
-from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.apps import connection_env
 from soarpack.server import Service, build_service, create_app
 from soarpack.server.auth import hash_key, new_key
 from tests.conftest import CANARY
@@ -49,20 +48,8 @@ SECRETS = {name: new_key() for name in KEYS}
 
 def sandbox_env(base_url: str) -> dict[str, str]:
     """Every connection pointed at the sandbox, its credential the canary."""
-    return {
-        "SOARPACK_NETSKOPE_BASE_URL": base_url,
-        "SOARPACK_NETSKOPE_TOKEN": CANARY,
-        # One attempt: a forced 429 or 500 reaches the caller at once.
-        "SOARPACK_NETSKOPE_MAX_ATTEMPTS": "1",
-        "SOARPACK_NETSKOPE_V2_BASE_URL": base_url,
-        "SOARPACK_NETSKOPE_V2_TOKEN": CANARY,
-        "SOARPACK_METAACCESS_BASE_URL": base_url + METAACCESS_PREFIX,
-        "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
-        "SOARPACK_METAACCESS_CLIENT_SECRET": CANARY,
-        "SOARPACK_LACEWORK_EDGE_BASE_URL": base_url + LACEWORK_EDGE_PREFIX,
-        "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
-        "SOARPACK_LACEWORK_EDGE_API_KEY": CANARY,
-    }
+    # One attempt: a forced 429 or 500 reaches the caller at once.
+    return {**connection_env(base_url, CANARY), "SOARPACK_NETSKOPE_MAX_ATTEMPTS": "1"}
 
 
 def server_section(runs: Path, **settings: Any) -> dict[str, Any]:

@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 
 from soarpack.sandbox import RunningServer, SandboxState, create_sandbox_app, start_server
-from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX, METAACCESS_PREFIX
+from soarpack.sandbox.apps import connection_env
 from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
 from soarpack.workers.redis_server import RedisServer, find_redis_server
 from tests.conftest import CANARY, REPO
 
@@ -32,18 +31,7 @@ READY_TIMEOUT = 30.0
 
 def sandbox_env(base_url: str, token: str = CANARY) -> dict[str, str]:
     """What points all four connections at one sandbox (as `soarpack demo` does)."""
-    return {
-        "SOARPACK_NETSKOPE_BASE_URL": base_url,
-        "SOARPACK_NETSKOPE_TOKEN": token,
-        "SOARPACK_NETSKOPE_V2_BASE_URL": base_url,
-        "SOARPACK_NETSKOPE_V2_TOKEN": token,
-        "SOARPACK_METAACCESS_BASE_URL": base_url + METAACCESS_PREFIX,
-        "SOARPACK_METAACCESS_CLIENT_ID": METAACCESS_CLIENT_ID,
-        "SOARPACK_METAACCESS_CLIENT_SECRET": token,
-        "SOARPACK_LACEWORK_EDGE_BASE_URL": base_url + LACEWORK_EDGE_PREFIX,
-        "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
-        "SOARPACK_LACEWORK_EDGE_API_KEY": token,
-    }
+    return connection_env(base_url, token)
 
 
 @pytest.fixture(scope="session")
