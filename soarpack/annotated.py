@@ -18,6 +18,7 @@ output shows them masked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from soarpack.redact import register_secret
@@ -86,27 +87,72 @@ def to_numbers(store: SchemaStore, schema: Any, value: Any, base: str = "") -> A
 
 def with_names(store: SchemaStore, schema: Any, value: Any, base: str = "") -> Any:
     """`value` with `<field>_name` added beside each named numeric field the schema declares."""
-    if not isinstance(schema, dict):
+    plan = names_plan(store, schema, base)
+    return value if plan is None else plan.apply(value)
+
+
+@dataclass
+class NamesPlan:
+    """Where `with_names` has work in one schema, found once: the engine keeps a plan per
+    action, so naming a 10-alert answer visits only the fields that lead to a name
+    table instead of resolving the whole output schema on every call."""
+
+    # (field, its `<field>_name` label, number -> name) for fields named at this level.
+    labels: list[tuple[str, str, dict[int, str]]] = field(default_factory=list)
+    # Plans of the properties that lead to named fields further down.
+    props: dict[str, NamesPlan] = field(default_factory=dict)
+    items: NamesPlan | None = None
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            out = dict(value)
+            for key, plan in self.props.items():
+                if key in value:
+                    out[key] = plan.apply(value[key])
+            for key, label, names in self.labels:
+                number = value.get(key)
+                if isinstance(number, int):
+                    out[label] = names.get(number, UNKNOWN)
+            return out
+        if isinstance(value, list) and self.items is not None:
+            items = self.items
+            return [items.apply(item) for item in value]
         return value
+
+
+def names_plan(store: SchemaStore, schema: Any, base: str = "") -> NamesPlan | None:
+    """The plan of `with_names` for `schema`, or None where it names nothing."""
+    if not uses(store, schema, NAMES_KEY, base):
+        return None
+    return _plan(store, schema, base, {})
+
+
+def _plan(
+    store: SchemaStore, schema: Any, base: str, made: dict[tuple[int, str], NamesPlan]
+) -> NamesPlan:
+    key = (id(schema), base)
+    if key in made:  # a recursive schema: its plan refers to itself
+        return made[key]
+    plan = made[key] = NamesPlan()
     schema, base = store.resolve(schema, base)
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        out = {
-            k: with_names(store, props[k], v, base) if k in props else v for k, v in value.items()
-        }
-        for key, prop in props.items():
-            names = store.resolve(prop, base)[0].get(NAMES_KEY)
-            label = f"{key}_name"
-            if names and label in props and isinstance(value.get(key), int):
-                out[label] = name_of(names, value[key])
-        return out
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [with_names(store, schema["items"], item, base) for item in value]
-    return value
+    props = schema.get("properties", {})
+    for name, prop in props.items():
+        resolved = store.resolve(prop, base)[0]
+        names = resolved.get(NAMES_KEY)
+        if isinstance(names, dict) and f"{name}_name" in props:
+            plan.labels.append((name, f"{name}_name", _by_number(names)))
+        nested = "properties" in resolved or "items" in resolved
+        if nested and uses(store, prop, NAMES_KEY, base):
+            plan.props[name] = _plan(store, prop, base, made)
+    items = schema.get("items")
+    if isinstance(items, dict) and uses(store, items, NAMES_KEY, base):
+        plan.items = _plan(store, items, base, made)
+    return plan
 
 
-def name_of(names: dict[str, int], number: int) -> str:
+def _by_number(names: dict[str, int]) -> dict[int, str]:
+    # Two names for one number: the first is shown.
+    out: dict[int, str] = {}
     for name, code in names.items():
-        if code == number:
-            return name
-    return UNKNOWN
+        out.setdefault(code, name)
+    return out

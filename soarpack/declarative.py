@@ -8,6 +8,7 @@ does something this cannot describe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -18,6 +19,9 @@ from soarpack.manifest import HttpSpec
 if TYPE_CHECKING:
     from soarpack.engine import Session
     from soarpack.http.client import Reply
+
+# Characters a path segment carries as they are (RFC 3986 unreserved): most IDs.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 def run_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,7 +70,8 @@ def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -
     """The declared request, once, with each input where `spec` places it; the answer as is."""
     path = spec.path
     for name in spec.path_params:
-        segment = quote(str(inputs[name]), safe="")
+        value = str(inputs[name])
+        segment = value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
         if segment in ("", ".", ".."):
             # URL rules drop "." and ".." segments: /devices/.. would reach /api/v1 itself.
             raise errors.InputError(

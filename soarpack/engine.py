@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from soarpack import annotated, errors
 from soarpack.config import Config
@@ -185,6 +186,8 @@ class Engine:
         self._sleep = sleep
         self._clients: dict[str, ConnectionClient] = {}
         self._annotations: dict[tuple[str, str, str], bool] = {}
+        self._name_plans: dict[str, annotated.NamesPlan | None] = {}
+        self._bound: dict[str, HttpSpec | None] = {}
         self._lock = threading.Lock()
 
     def sleep(self, seconds: float) -> None:
@@ -295,8 +298,9 @@ class Engine:
             raise errors.PackError([(spec.name, "declares neither http nor handler")])
         if self._annotated(spec, "output", SECRET_KEY):
             annotated.register_secrets(self.pack.schemas, spec.output, data)
-        if self._annotated(spec, "output", annotated.NAMES_KEY):
-            data = annotated.with_names(self.pack.schemas, spec.output, data)
+        names = self._names_plan(spec)
+        if names is not None:
+            data = names.apply(data)
         self._check_output(spec, data, session.calls)
         return data
 
@@ -306,6 +310,11 @@ class Engine:
         Generated actions whose paths are assumed are bound to the vendor's real ones by
         `soarpack lacework-edge bind-spec`, which writes the config's `bindings` section.
         """
+        if spec.name not in self._bound:
+            self._bound[spec.name] = self._bind(spec)
+        return self._bound[spec.name]
+
+    def _bind(self, spec: ActionSpec) -> HttpSpec | None:
         if spec.http is None:
             return None
         bound = self.config.section("bindings").get(spec.name)
@@ -315,8 +324,8 @@ class Engine:
             raise errors.ConfigError(
                 f"bindings.{spec.name} in {self.config.path} needs `method` and `path`."
             )
-        rebound = spec.http.model_copy(
-            update={"method": str(bound["method"]).upper(), "path": str(bound["path"])}
+        rebound = msgspec.structs.replace(
+            spec.http, method=str(bound["method"]).upper(), path=str(bound["path"])
         )
         unknown = set(rebound.path_params) - set(spec.http.input_names())
         if unknown or rebound.method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
@@ -338,6 +347,12 @@ class Engine:
             found = annotated.uses(self.pack.schemas, schema, annotation)
             self._annotations[key] = found
         return found
+
+    def _names_plan(self, spec: ActionSpec) -> annotated.NamesPlan | None:
+        """Where the action's output gets enum names (None: nowhere), found once."""
+        if spec.name not in self._name_plans:
+            self._name_plans[spec.name] = annotated.names_plan(self.pack.schemas, spec.output)
+        return self._name_plans[spec.name]
 
     def _with_connection_defaults(
         self, spec: ActionSpec, inputs: dict[str, Any], client: ConnectionClient

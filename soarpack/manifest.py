@@ -1,36 +1,42 @@
 """Typed views of manifest.yaml entries.
 
-The manifest is checked against `schemas/manifest.schema.json` first; these models
-only give the engine attribute access to what that check already guaranteed.
+The manifest is checked against `schemas/manifest.schema.json` first; these structs
+only give the engine attribute access to what that check already guaranteed. They are
+msgspec Structs, not pydantic models: `soarpack invoke` loads them on every start, and
+pydantic's import alone took longer than the action's HTTP call. msgspec still checks
+types and unknown fields when the manifest is converted (`Manifest.from_data`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import field
 
 SideEffect = Literal["read", "write", "destructive"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # Subclasses repeat frozen (for type checkers) and kw_only (msgspec applies it per class).
+    pass
 
 
-class RateLimitSpec(_Model):
+class RateLimitSpec(_Model, frozen=True, kw_only=True):
     requests: int
     per_seconds: float
 
 
-class TokenExchangeSpec(_Model):
+class TokenExchangeSpec(_Model, frozen=True, kw_only=True):
     # The schema's enum names the kinds; soarpack.http.tokens.PROVIDERS implements them.
     kind: str
     path: str
 
 
-class AuthSpec(_Model):
+class AuthSpec(_Model, frozen=True, kw_only=True):
     place: Literal["body", "header", "query"]
     name: str
     setting: str
@@ -51,23 +57,34 @@ class AuthSpec(_Model):
         return name, self.prefix
 
 
-class VendorErrorSpec(_Model):
+class VendorErrorSpec(_Model, frozen=True, kw_only=True):
     status_field: str
     error_values: list[str | int | bool]
     message_fields: list[str]
-    error_list_fields: list[str] = Field(default_factory=list)
+    error_list_fields: list[str] = field(default_factory=list)
     auth_pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        # Not JSON Schema's format "regex": that is ECMA-262, and this is Python's `re`
+        # syntax, (?i) included.
+        if self.auth_pattern is not None:
+            try:
+                re.compile(self.auth_pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"auth_pattern is not a Python regular expression: {exc}"
+                ) from None
 
     def auth_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.auth_pattern) if self.auth_pattern else None
 
 
-class StatusOverride(_Model):
+class StatusOverride(_Model, frozen=True, kw_only=True):
     error: str | None = None
     hint: str | None = None
 
 
-class ConnectionSpec(_Model):
+class ConnectionSpec(_Model, frozen=True, kw_only=True):
     name: str
     title: str
     description: str
@@ -75,22 +92,31 @@ class ConnectionSpec(_Model):
     auth: AuthSpec
     vendor_errors: VendorErrorSpec | None = None
     rate_limit: RateLimitSpec | None = None
-    status_overrides: dict[int, StatusOverride] = Field(default_factory=dict)
-    input_defaults: dict[str, str] = Field(default_factory=dict)
+    status_overrides: dict[int, StatusOverride] = field(default_factory=dict)
+    input_defaults: dict[str, str] = field(default_factory=dict)
     test_action: str
 
 
-class QueryClauses(_Model):
+class QueryClauses(_Model, frozen=True, kw_only=True):
     into: str
     fields: dict[str, str]
 
 
-class HttpSpec(_Model):
+_PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_params(path: str) -> tuple[str, ...]:
+    # Asked on every invocation; the declared paths are few.
+    return tuple(_PATH_PARAM.findall(path))
+
+
+class HttpSpec(_Model, frozen=True, kw_only=True):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
-    query: list[str] = Field(default_factory=list)
-    body: list[str] = Field(default_factory=list)
-    headers: dict[str, str] = Field(default_factory=dict)
+    query: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
     query_clauses: QueryClauses | None = None
     paging: Literal["limit_skip", "page_number"] | None = None
     records: str | None = None
@@ -103,8 +129,8 @@ class HttpSpec(_Model):
         return self.paging == "page_number"
 
     @property
-    def path_params(self) -> list[str]:
-        return re.findall(r"{([A-Za-z_][A-Za-z0-9_]*)}", self.path)
+    def path_params(self) -> tuple[str, ...]:
+        return _path_params(self.path)
 
     def input_names(self) -> set[str]:
         """Every input this description places somewhere."""
@@ -120,13 +146,13 @@ class HttpSpec(_Model):
         return names
 
 
-class OperationInfo(_Model):
+class OperationInfo(_Model, frozen=True, kw_only=True):
     summary: str
     binding: Literal["documented", "assumed"]
-    responses: list[int] = Field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
 
 
-class VerifySpec(_Model):
+class VerifySpec(_Model, frozen=True, kw_only=True):
     """How to check that a write or destructive action's effect is there (playbook resume).
 
     `action` is a read action of the same connection, run with `with` (values may be
@@ -136,17 +162,13 @@ class VerifySpec(_Model):
     checks (soarpack.checks) only check what they refer to.
     """
 
-    # The manifest says `with`; dumped back under that name too (`actions describe --json`).
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
-    )
-
     action: str
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    # The manifest says `with` (a Python keyword); dumped back under that name too.
+    with_: dict[str, Any] = field(default_factory=dict, name="with")
     done_when: str
 
 
-class ActionSpec(_Model):
+class ActionSpec(_Model, frozen=True, kw_only=True):
     name: str
     title: str
     description: str
@@ -166,22 +188,39 @@ class ActionSpec(_Model):
         return self.name.split(".", 1)[0]
 
 
-class PackInfo(_Model):
+class PackInfo(_Model, frozen=True, kw_only=True):
     name: str
     title: str
     description: str = ""
 
 
-class Manifest(_Model):
+class Manifest(_Model, frozen=True, kw_only=True):
     pack: PackInfo
     connections: dict[str, ConnectionSpec]
     actions: dict[str, ActionSpec]
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Manifest:
-        """Build from the raw YAML mapping (already schema-checked), naming each entry."""
-        return cls(
-            pack=PackInfo(**data["pack"]),
-            connections={n: ConnectionSpec(name=n, **c) for n, c in data["connections"].items()},
-            actions={n: ActionSpec(name=n, **a) for n, a in data["actions"].items()},
-        )
+        """Build from the raw YAML mapping (already schema-checked), naming each entry.
+        Raises msgspec.ValidationError, whose message gives the path, on a mismatch."""
+        named = {
+            "pack": data["pack"],
+            "connections": {n: {**c, "name": n} for n, c in data["connections"].items()},
+            "actions": {n: {**a, "name": n} for n, a in data["actions"].items()},
+        }
+        # Not strict: YAML and JSON keys are text, and status_overrides are keyed by number.
+        return msgspec.convert(named, cls, strict=False)
+
+
+def to_data(spec: msgspec.Struct) -> dict[str, Any]:
+    """`spec` as plain data under the manifest's own names, without fields left unset."""
+    data: dict[str, Any] = _without_none(msgspec.to_builtins(spec))
+    return data
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

@@ -23,8 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
-from pydantic import ValidationError
 
 from soarpack.errors import ConfigError, PackError
 from soarpack.manifest import ActionSpec, ConnectionSpec, Manifest
@@ -96,13 +96,8 @@ class Pack:
                 raise PackError(problems)
         try:
             manifest = Manifest.from_data(raw)
-        except ValidationError as exc:  # the schema should have caught it; say where anyway
-            raise PackError(
-                [
-                    (f"{MANIFEST_FILE}#/{'/'.join(map(str, e['loc']))}", e["msg"])
-                    for e in exc.errors()
-                ]
-            ) from None
+        except msgspec.ValidationError as exc:  # the schema should have caught it; say where
+            raise PackError([(MANIFEST_FILE, str(exc))]) from None
         return cls(root, raw, manifest, schemas)
 
     # -- lookups ------------------------------------------------------------------

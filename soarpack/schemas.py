@@ -9,20 +9,22 @@ plain relative path and resolves offline.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from soarpack.errors import FieldError, PackError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 Schema = dict[str, Any]
 Check = Callable[[Any], bool]
@@ -30,12 +32,23 @@ Check = Callable[[Any], bool]
 # Where the fast validator's registry places the files (never fetched: offline).
 _FAST_BASE = "https://schemas.soarpack.invalid/"
 
-_STRICT_VALIDATOR = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
-    ),
-)
+
+@functools.cache
+def _jsonschema_classes() -> tuple[Any, Any]:
+    """(Draft 2020-12 validator class, its strict variant). jsonschema is imported on
+    first use only: the fast check answers every valid instance, and jsonschema's import
+    alone took longer than a CLI invocation's own work."""
+    from jsonschema import Draft202012Validator, validators
+
+    strict = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer",
+            lambda _checker, value: isinstance(value, int) and not isinstance(value, bool),
+        ),
+    )
+    return Draft202012Validator, strict
+
 
 SECRET_KEY = "x-secret"
 SEMANTIC_KEY = "x-semantic"
@@ -85,10 +98,9 @@ class SchemaStore:
         key = (id(schema), strict)
         found = self._validators.get(key)
         if found is None:
-            cls = _STRICT_VALIDATOR if strict else Draft202012Validator
-            found = cls(
-                schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
+            draft, strict_draft = _jsonschema_classes()
+            cls = strict_draft if strict else draft
+            found = cls(schema, registry=self.registry, format_checker=draft.FORMAT_CHECKER)
             self._validators[key] = found
         return found
 
@@ -171,7 +183,9 @@ class SchemaStore:
         out = dict(instance)
         for name, prop in self.properties(schema).items():
             if name not in out and "default" in prop:
-                out[name] = copy.deepcopy(prop["default"])
+                value = prop["default"]
+                # Only a list or object default could be changed through the copy handed out.
+                out[name] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
         return out
 
     def properties(self, schema: Schema, base: str = "") -> dict[str, Schema]:

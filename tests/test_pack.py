@@ -56,6 +56,32 @@ def test_manifest_schema_is_enforced_on_load_with_locations(pack_copy: Path) -> 
     assert "manifest.yaml#/actions/netskope.clients.list" in where
 
 
+@pytest.mark.parametrize(
+    ("pattern", "loads"),
+    [
+        pytest.param("(?i)invalid token|expired", True, id="python-inline-flag"),
+        pytest.param("token (expired", False, id="unbalanced"),
+    ],
+)
+def test_an_auth_pattern_must_be_a_python_regular_expression(
+    pack_copy: Path, pattern: str, loads: bool
+) -> None:
+    def set_pattern(data: dict[str, Any]) -> None:
+        data["connections"]["netskope"]["vendor_errors"]["auth_pattern"] = pattern
+
+    edit_manifest(pack_copy, set_pattern)
+    if loads:
+        rules = Pack.load(pack_copy).connection("netskope").vendor_errors
+        assert rules is not None and rules.auth_regex() is not None
+        return
+    with pytest.raises(PackError) as caught:
+        Pack.load(pack_copy)
+    [(where, message)] = caught.value.problems
+    assert where == "manifest.yaml"
+    assert "auth_pattern is not a Python regular expression" in message
+    assert "vendor_errors" in message  # msgspec names the path
+
+
 def test_unknown_action_suggests_close_names(pack: Pack) -> None:
     with pytest.raises(ConfigError, match=r"Did you mean: netskope\.alerts\.list"):
         pack.action("netskope.alert.list")

@@ -22,6 +22,7 @@ import yaml
 from soarpack import errors
 from soarpack.checks import pack_problems
 from soarpack.engine import Engine
+from soarpack.manifest import to_data
 from soarpack.pack import Pack
 from soarpack.sandbox import (
     InProcessTransport,
@@ -175,7 +176,7 @@ def test_a_verification_loads_with_its_fields(pack: Pack) -> None:
     verify = pack.action(SUSPEND).verify
     assert verify is not None and verify.action == "lacework_edge.users.get"
     assert verify.with_ == {"uuid": "${{ inputs.user_uuid }}"}
-    assert verify.model_dump()["with"] == verify.with_  # dumped under the manifest's name
+    assert to_data(verify)["with"] == verify.with_  # dumped under the manifest's name
 
 
 # -- the shipped declarations, on the simulators --------------------------------------

@@ -262,13 +262,14 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
 
 def _cmd_actions_describe(args: argparse.Namespace) -> int:
     from soarpack import docs
+    from soarpack.manifest import to_data
 
     pack = _load(args)
     action = pack.action(args.name)
     if args.json:
         _print_json(
             {
-                **action.model_dump(exclude_none=True),
+                **to_data(action),
                 "accepts": docs.accepts(pack, action),
                 "produces": docs.produces(pack, action),
                 "inputs": docs.input_rows(pack, action),

@@ -148,6 +148,12 @@ def test_tls_is_verified_by_default() -> None:
     assert context.check_hostname
 
 
+def test_a_plain_http_loopback_client_trusts_no_ca() -> None:
+    context = tls_context(ConnectionSettings("c", {}, {}), "http")
+    assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname and context.get_ca_certs() == []
+
+
 def test_unusable_ca_bundle_is_a_config_error(tmp_path: Any) -> None:
     with pytest.raises(errors.ConfigError, match="ca_bundle"):
         tls_context(ConnectionSettings("c", {"ca_bundle": str(tmp_path / "missing.pem")}, {}))

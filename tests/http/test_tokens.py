@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from soarpack import errors
@@ -53,7 +54,7 @@ def test_every_kind_in_the_manifest_schema_has_a_provider() -> None:
 
 def test_a_configured_token_means_no_provider() -> None:
     assert tokens.provider_for(AUTH, settings(token=CANARY + "-static")) is None
-    assert tokens.provider_for(AUTH.model_copy(update={"exchange": None}), settings()) is None
+    assert tokens.provider_for(msgspec.structs.replace(AUTH, exchange=None), settings()) is None
     assert isinstance(tokens.provider_for(AUTH, settings()), tokens.OAuthClientCredentials)
 
 
@@ -165,8 +166,8 @@ def test_validate_requires_the_exchange_settings() -> None:
     props: dict[str, Any] = dict(broken["properties"])
     props.pop("client_id")
     props["client_secret"] = {k: v for k, v in props["client_secret"].items() if k != "x-secret"}
-    conn = pack.connections["metaaccess"].model_copy(
-        update={"settings": {**broken, "properties": props}}
+    conn = msgspec.structs.replace(
+        pack.connections["metaaccess"], settings={**broken, "properties": props}
     )
     pack.manifest.connections["metaaccess"] = conn
     problems = [p for p in pack_problems(pack) if p[0] == "connections.metaaccess.settings"]
