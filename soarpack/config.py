@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from soarpack.errors import ConfigError
 from soarpack.manifest import ConnectionSpec
 from soarpack.redact import register_secret
@@ -76,6 +74,10 @@ class Config:
             text = self.path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"Cannot read config file {self.path}: {exc.strerror}.") from None
+        if not text.strip():
+            return {}
+        import yaml  # here: `soarpack invoke` without a config file never needs it
+
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:

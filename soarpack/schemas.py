@@ -14,17 +14,16 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import jsonschema_rs
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
+import msgspec
 
 from soarpack.errors import FieldError, PackError
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 Schema = dict[str, Any]
 Check = Callable[[Any], bool]
@@ -63,20 +62,22 @@ class SchemaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files: dict[str, Schema] = {}
-        resources = []
+        # An $id changes what a relative ref means: then `_lookup` leaves it to the registry.
+        self._ids = False
         problems: list[tuple[str, str]] = []
         for path in sorted(root.rglob("*.json")):
             rel = path.relative_to(root).as_posix()
             try:
-                contents = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
+                data = path.read_bytes()
+                # msgspec: the files are read on every CLI start, and one is 560 KB.
+                contents = msgspec.json.decode(data)
+            except msgspec.DecodeError as exc:
                 problems.append((f"schemas/{rel}", f"not valid JSON: {exc}"))
                 continue
             self.files[rel] = contents
-            resources.append((rel, Resource.from_contents(contents, DRAFT202012)))
+            self._ids = self._ids or b'"$id"' in data
         if problems:
             raise PackError(problems)
-        self.registry: Registry[Any] = Registry().with_resources(resources)
         # A whole file's `#/...` refs resolve within that file: its URI is the base.
         self._file_uris = {id(contents): rel for rel, contents in self.files.items()}
         self._validators: dict[tuple[int, bool], Any] = {}
@@ -86,6 +87,18 @@ class SchemaStore:
         # The same files for jsonschema-rs, the fast yes/no check (see `check`).
         self._fast_registry = jsonschema_rs.Registry(
             [(_FAST_BASE + rel, contents) for rel, contents in self.files.items()]
+        )
+
+    @functools.cached_property
+    def registry(self) -> Registry[Any]:
+        """The files as a `referencing` registry, for jsonschema (built on first use, like
+        jsonschema itself; `resolve` looks plain refs up without it)."""
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        return Registry().with_resources(
+            (rel, Resource.from_contents(contents, DRAFT202012))
+            for rel, contents in self.files.items()
         )
 
     def validator(self, schema: Schema, *, strict: bool = False) -> Any:
@@ -155,19 +168,42 @@ class SchemaStore:
             ref = schema.get("$ref")
             if not isinstance(ref, str):
                 return schema, base
-            target = self.registry.resolver(base_uri=base).lookup(ref).contents
+            target = self._lookup(ref, base)
             if not isinstance(target, dict):
-                raise Unresolvable(ref=ref)
+                raise _unresolvable(ref)
             # Sibling keywords (description, x-semantic...) refine the target.
             schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
             if "$ref" not in target:
                 schema.pop("$ref", None)
             # Refs inside the target are relative to the document it lives in.
             base = urljoin(base, ref).split("#", 1)[0]
-        raise Unresolvable(ref=str(schema.get("$ref")))
+        raise _unresolvable(str(schema.get("$ref")))
+
+    def _lookup(self, ref: str, base: str) -> Any:
+        """What `ref`, written in the document at `base`, points at.
+
+        A file path with a JSON pointer (all the pack's refs) is looked up in `files`
+        directly: importing `referencing` for it cost a CLI command 30 ms. Anything else
+        (an $id or an $anchor) goes to the registry, as does a pack whose files use $id.
+        """
+        doc, _, fragment = urljoin(base, ref).partition("#")
+        target = self.files.get(doc)
+        if target is None or not (fragment == "" or fragment.startswith("/")) or self._ids:
+            return self.registry.resolver(base_uri=base).lookup(ref).contents
+        for token in fragment.split("/")[1:]:
+            token = unquote(token).replace("~1", "/").replace("~0", "~")
+            if isinstance(target, dict) and token in target:
+                target = target[token]
+            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                target = target[int(token)]
+            else:
+                raise _unresolvable(ref)
+        return target
 
     def check_refs(self, schema: Any, base: str = "") -> list[str]:
         """Every `$ref` under `schema` that does not resolve, as messages."""
+        from referencing.exceptions import Unresolvable
+
         problems: list[str] = []
         for ref, ref_base in _refs(schema, base):
             try:
@@ -258,6 +294,12 @@ def _refs(schema: Any, base: str) -> Iterator[tuple[str, str]]:
     elif isinstance(schema, list):
         for item in schema:
             yield from _refs(item, base)
+
+
+def _unresolvable(ref: str) -> Exception:
+    from referencing.exceptions import Unresolvable
+
+    return Unresolvable(ref=ref)
 
 
 def pointer_of(path: Any) -> str:

@@ -34,13 +34,22 @@ _STRIPPED = re.compile(
 )
 
 
+@pytest.fixture(scope="session")
+def manifest_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("manifest-cache")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, manifest_cache_dir: Path
+) -> Iterator[None]:
     for name in list(os.environ):
         if _STRIPPED.match(name):
             monkeypatch.delenv(name)
-    # Ingest state (installation id, checkpoints, locks) never lands in the real home.
+    # Ingest state (installation id, checkpoints, locks) never lands in the real home,
+    # nor do parsed manifests (one folder for the session: most tests load the same one).
     monkeypatch.setenv("SOARPACK_STATE_DIR", str(tmp_path / "soarpack-state"))
+    monkeypatch.setenv("SOARPACK_CACHE_DIR", str(manifest_cache_dir))
     forget_all_secrets()
     yield
     forget_all_secrets()

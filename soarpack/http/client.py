@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
@@ -20,10 +21,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import tenacity
 
 from soarpack import __version__, errors
 from soarpack.config import ConnectionSettings
@@ -32,6 +32,9 @@ from soarpack.http.errormap import Retry
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import RedactingFilter, redact, redact_data
+
+if TYPE_CHECKING:
+    import tenacity
 
 USER_AGENT = (
     f"soarpack/{__version__} (+https://pypi.org/project/soarpack/) httpx/{httpx.__version__}"
@@ -44,8 +47,6 @@ _SNIPPET = 300  # characters of a non-JSON body quoted in an error
 # Largest answer body read (the max_response_bytes setting's default): 6x a full
 # 10,000-record iterator page, far below what would hurt the host.
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-# 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
-_BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,8 @@ class ConnectionClient:
     ) -> Reply:
         """After a failed first attempt: wait and try again as far as the failure, the
         side effect, max_attempts, max_retry_wait and the deadline allow."""
+        import tenacity  # here: a first attempt that succeeds never needs it
+
         max_attempts, max_wait = self._max_attempts, self._max_retry_wait
 
         def stop(state: tenacity.RetryCallState) -> bool:
@@ -738,7 +741,15 @@ def _wait(state: tenacity.RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, _Attempt) and exc.error.retry_after is not None:
         return max(0.0, exc.error.retry_after)
-    return float(_BACKOFF(state))
+    return float(_backoff()(state))
+
+
+@functools.cache
+def _backoff() -> tenacity.wait.wait_base:
+    import tenacity
+
+    # 0.5 s, 1 s, 2 s ... capped at 30 s, plus up to 0.5 s of jitter so clients spread out.
+    return tenacity.wait_exponential(multiplier=0.5, max=30) + tenacity.wait_random(0, 0.5)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
