@@ -30,7 +30,7 @@ SIZES: dict[str, tuple[list[str], list[str]]] = {
     "runner": (["--steps", "200", "--items", "200", "--repeat", "3"], []),
     "iterator_ingest": (["--records", "100000"], ["--records", "1000000", "--repeat", "3"]),
 }
-INVOKE_SIZES = {False: (500, 5), True: (5000, 7)}  # iterations, rounds
+INVOKE_SIZES = {False: (200, 15), True: (1000, 31)}  # iterations per round, paired rounds
 COLD_START_RUNS = {False: 10, True: 30}
 
 
