@@ -168,7 +168,7 @@ class SchemaStore:
             ref = schema.get("$ref")
             if not isinstance(ref, str):
                 return schema, base
-            target = self._lookup(ref, base)
+            target, doc = self._lookup(ref, base)
             if not isinstance(target, dict):
                 raise _unresolvable(ref)
             # Sibling keywords (description, x-semantic...) refine the target.
@@ -176,11 +176,11 @@ class SchemaStore:
             if "$ref" not in target:
                 schema.pop("$ref", None)
             # Refs inside the target are relative to the document it lives in.
-            base = urljoin(base, ref).split("#", 1)[0]
+            base = doc
         raise _unresolvable(str(schema.get("$ref")))
 
-    def _lookup(self, ref: str, base: str) -> Any:
-        """What `ref`, written in the document at `base`, points at.
+    def _lookup(self, ref: str, base: str) -> tuple[Any, str]:
+        """What `ref`, written in the document at `base`, points at, and that document.
 
         A file path with a JSON pointer (all the pack's refs) is looked up in `files`
         directly: importing `referencing` for it cost a CLI command 30 ms. Anything else
@@ -189,7 +189,7 @@ class SchemaStore:
         doc, _, fragment = urljoin(base, ref).partition("#")
         target = self.files.get(doc)
         if target is None or not (fragment == "" or fragment.startswith("/")) or self._ids:
-            return self.registry.resolver(base_uri=base).lookup(ref).contents
+            return self.registry.resolver(base_uri=base).lookup(ref).contents, doc
         for token in fragment.split("/")[1:]:
             token = unquote(token).replace("~1", "/").replace("~0", "~")
             if isinstance(target, dict) and token in target:
@@ -198,7 +198,7 @@ class SchemaStore:
                 target = target[int(token)]
             else:
                 raise _unresolvable(ref)
-        return target
+        return target, doc
 
     def check_refs(self, schema: Any, base: str = "") -> list[str]:
         """Every `$ref` under `schema` that does not resolve, as messages."""

@@ -20,7 +20,7 @@ def test_every_ref_of_the_pack_resolves_to_what_the_registry_finds(pack: Pack) -
     assert len(found) > 50
     for ref, base in found:
         expected = store.registry.resolver(base_uri=base).lookup(ref).contents
-        assert store._lookup(ref, base) == expected, (ref, base)
+        assert store._lookup(ref, base)[0] == expected, (ref, base)
 
 
 @pytest.fixture
@@ -46,8 +46,9 @@ def store(tmp_path: Path) -> SchemaStore:
     ],
 )
 def test_lookup(store: SchemaStore, ref: str, base: str, expected: object) -> None:
-    assert store._lookup(ref, base) == expected
-    assert store._lookup(ref, base) == store.registry.resolver(base_uri=base).lookup(ref).contents
+    target, doc = store._lookup(ref, base)
+    assert target == expected == store.registry.resolver(base_uri=base).lookup(ref).contents
+    assert doc == ("a.json" if "a.json" in ref else "sub/b.json")
 
 
 @pytest.mark.parametrize("ref", ["a.json#/$defs/nope", "a.json#/prefixItems/7", "missing.json"])
@@ -62,4 +63,4 @@ def test_a_pack_whose_files_use_id_is_left_to_the_registry(tmp_path: Path) -> No
     )
     store = SchemaStore(tmp_path)
     assert store._ids
-    assert store._lookup("c.json#/$defs/s", "") == {"type": "string"}
+    assert store._lookup("c.json#/$defs/s", "") == ({"type": "string"}, "c.json")

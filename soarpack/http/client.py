@@ -117,14 +117,12 @@ class DryRunHalt(Exception):  # control flow, deliberately outside the SoarpackE
         self.planned = planned
 
 
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen inits are slow
 class _Deadline:
     """When one logical request must be over, and whose limit that is (for messages)."""
 
-    __slots__ = ("at", "by_step")  # made for every request: kept cheap
-
-    def __init__(self, at: float, by_step: bool) -> None:
-        self.at = at  # a time.monotonic() value
-        self.by_step = by_step  # the caller's per-invocation deadline, not total_timeout
+    at: float  # a time.monotonic() value
+    by_step: bool  # the caller's per-invocation deadline, not the connection's total_timeout
 
     @classmethod
     def earliest(cls, total: float, step: float | None) -> _Deadline:
@@ -141,7 +139,6 @@ class _Deadline:
         return "the step's timeout" if self.by_step else "total_timeout"
 
 
-_TIMEOUT_DEFAULTS = (("connect_timeout", 10), ("read_timeout", 60))
 _STEP_HINT = (
     "Raise the step's timeout: it bounds one attempt of the action, its HTTP calls included."
 )
@@ -192,7 +189,7 @@ class ConnectionClient:
             pool=float(settings.get("connect_timeout", 10)),
         )
         # With more time left than this, no phase timeout needs shortening.
-        self._longest_phase = max(float(settings.get(k, d)) for k, d in _TIMEOUT_DEFAULTS)
+        self._longest_phase = max(t for t in self._timeout.as_dict().values() if t is not None)
         self._max_attempts = int(settings.get("max_attempts", 4))
         self._max_retry_wait = float(settings.get("max_retry_wait", 60))
         self._total_timeout = float(settings.get("total_timeout", 300))
@@ -282,8 +279,8 @@ class ConnectionClient:
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The request `request` would send, as {"method", "url", "body"}: built by the same
-        httpx client but without the credential, and redacted besides (what a dry run shows)."""
+        """The request `request` would send, as {"method", "url", "body"}: built the same way
+        but without the credential, and redacted besides (what a dry run shows)."""
         built = self._build_request(method, path, params=params, json_body=json_body)
         body = json.loads(built.content) if built.content else None
         return {"method": built.method, "url": redact(str(built.url)), "body": redact_data(body)}

@@ -120,7 +120,7 @@ def run_playbook(
             "dry_run": dry_run,
         }
         drive = _Drive(
-            book, engine, files, run, dry_run, on_event, sleep or engine.sleep, clock, journal_class
+            book, engine, files, run, on_event, sleep or engine.sleep, clock, journal_class
         )
         return drive.start(given, str(book.path))
 
@@ -159,15 +159,7 @@ def resume_run(
             "dry_run": bool(first.get("dry_run")),
         }
         drive = _Drive(
-            book,
-            engine,
-            files,
-            run,
-            bool(first.get("dry_run")),
-            on_event,
-            sleep or engine.sleep,
-            clock,
-            journal_class,
+            book, engine, files, run, on_event, sleep or engine.sleep, clock, journal_class
         )
         return drive.resume(events, tuple(retry_in_doubt))
 
@@ -233,7 +225,6 @@ class _Drive:
         engine: Engine,
         files: RunFiles,
         run: dict[str, Any],
-        dry_run: bool,
         on_event: EventSink | None,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
@@ -243,7 +234,7 @@ class _Drive:
         self.engine = engine
         self.files = files
         self.run = run
-        self.dry_run = dry_run
+        self.dry_run = bool(run["dry_run"])  # the run record says; resumes keep it
         self.on_event = on_event
         self.sleep = sleep
         self.clock = clock
