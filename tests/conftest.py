@@ -7,6 +7,7 @@ it runs on or on another test.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -51,7 +52,12 @@ def clean_environment(
     monkeypatch.setenv("SOARPACK_STATE_DIR", str(tmp_path / "soarpack-state"))
     monkeypatch.setenv("SOARPACK_CACHE_DIR", str(manifest_cache_dir))
     forget_all_secrets()
+    # The CLI points the "soarpack" logger at its own stderr handler and stops it
+    # propagating; a later test's caplog must still see the package's logs.
+    logger = logging.getLogger("soarpack")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
     yield
+    logger.handlers[:], logger.level, logger.propagate = saved
     forget_all_secrets()
 
 
