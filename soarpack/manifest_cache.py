@@ -1,16 +1,16 @@
-"""The parsed manifest.yaml, kept between processes.
+"""The checked manifest, kept between processes.
 
-Importing PyYAML and parsing the manifest were a fifth of `soarpack invoke`'s start-up.
-The parsed mapping is stored as MessagePack (msgspec), under the SHA-256 of the
-manifest's text and the engine's version, in $SOARPACK_CACHE_DIR, else
-$XDG_CACHE_HOME/soarpack, else ~/.cache/soarpack. A changed manifest has another hash,
-so it is parsed again; nothing is trusted by file time.
+Parsing manifest.yaml (with PyYAML), decoding every schema file (one is 560 KB) and
+checking the result were most of `soarpack invoke`'s own start-up. What a load
+produces, the Manifest structs, is stored as MessagePack (msgspec) under the SHA-256
+of everything it was built from: the engine's version, the manifest's text and every
+schema file's bytes (`SchemaStore.fingerprint`). Any edit of any of them gives another
+key, so the manifest is parsed and checked again; nothing is trusted by file time.
 
-Only a result that survives the round trip unchanged is stored (YAML can produce
-values MessagePack would hand back as something else, such as dates). The cache is an
-optimisation: when it cannot be read or written, the manifest is parsed as before, and
-`SOARPACK_CACHE_DIR=off` switches it off. What is cached is what the YAML says, not a
-verdict on it: the schema check runs on every load.
+Only a load that passed every check is stored, and only if it survives the round trip
+unchanged. The cache is an optimisation: when it cannot be read or written, the pack
+is loaded as before, and `SOARPACK_CACHE_DIR=off` switches it off. The folder is
+$SOARPACK_CACHE_DIR, else $XDG_CACHE_HOME/soarpack, else ~/.cache/soarpack.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from soarpack import __version__
 
 CACHE_ENV = "SOARPACK_CACHE_DIR"
-KEEP = 8  # parsed manifests kept
+KEEP = 8  # manifests kept
+T = TypeVar("T")
 log = logging.getLogger("soarpack.pack")
 
 
@@ -42,26 +43,30 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
     return Path(base) / "soarpack"
 
 
-def parsed(text: str, parse: Callable[[str], Any], env: Mapping[str, str] | None = None) -> Any:
-    """`parse(text)`, from the cache when this exact text was parsed before."""
+def cached(
+    source: str, build: Callable[[], T], kind: type[T], env: Mapping[str, str] | None = None
+) -> T:
+    """`build()`, from the cache when it was built before from this exact `source` (the
+    text of everything the result depends on). `kind` is the result's type, for
+    msgspec to decode it back to."""
     where = cache_dir(env)
     if where is None:
-        return parse(text)
-    key = hashlib.sha256(f"{__version__}\0{text}".encode()).hexdigest()
+        return build()
+    key = hashlib.sha256(f"{__version__}\0{source}".encode()).hexdigest()
     path = where / f"manifest-{key}.msgpack"
     try:
-        return msgspec.msgpack.decode(path.read_bytes())
-    except (OSError, msgspec.DecodeError):
-        pass  # not there yet, or unreadable: parse and (try to) store
-    value = parse(text)
-    _store(path, value)
+        return msgspec.msgpack.decode(path.read_bytes(), type=kind)
+    except (OSError, msgspec.DecodeError):  # a ValidationError is a DecodeError
+        pass  # not there yet, or unreadable: build and (try to) store
+    value = build()
+    _store(path, value, kind)
     return value
 
 
-def _store(path: Path, value: Any) -> None:
+def _store(path: Path, value: Any, kind: type[Any]) -> None:
     try:
         blob = msgspec.msgpack.encode(value)
-        if msgspec.msgpack.decode(blob) != value:
+        if msgspec.msgpack.decode(blob, type=kind) != value:
             return  # a value MessagePack does not give back as it was
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed: a reader never sees half a file.
@@ -73,7 +78,7 @@ def _store(path: Path, value: Any) -> None:
         finally:
             Path(temp).unlink(missing_ok=True)
         _prune(path.parent)
-    except (OSError, TypeError, msgspec.EncodeError) as exc:
+    except (OSError, TypeError, msgspec.EncodeError, msgspec.DecodeError) as exc:
         log.debug("manifest cache not written (%s): %s", path.parent, exc)
 
 

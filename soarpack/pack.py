@@ -61,39 +61,26 @@ def find_pack_dir(
 class Pack:
     """A loaded pack. Construct with `Pack.load()`; the manifest is schema-checked on load."""
 
-    def __init__(self, root: Path, raw: dict[str, Any], manifest: Manifest, schemas: SchemaStore):
+    def __init__(self, root: Path, manifest: Manifest, schemas: SchemaStore):
         self.root = root
-        self.raw = raw
         self.manifest = manifest
         self.schemas = schemas
         self._handlers: dict[str, Handler] = {}
 
     @classmethod
     def load(cls, pack_dir: str | os.PathLike[str] | None = None) -> Pack:
+        """The pack at `pack_dir` (see the module docstring for the default), checked: a
+        manifest or schema file that is not what it must be raises PackError. A pack
+        checked before, byte for byte, comes from soarpack.manifest_cache."""
         root = find_pack_dir(pack_dir)
         schemas = SchemaStore(root / "schemas")
-        manifest_path = root / MANIFEST_FILE
-        text = manifest_path.read_text(encoding="utf-8")
-        raw = manifest_cache.parsed(text, lambda t: _parse_yaml(t, manifest_path))
-        if not isinstance(raw, dict):
-            raise PackError([(str(manifest_path), "must be a mapping")])
-        raw = _with_includes(raw, schemas)
-        meta = schemas.files.get(MANIFEST_SCHEMA)
-        if meta is None:
-            raise PackError([(str(root / "schemas"), f"{MANIFEST_SCHEMA} is missing")])
-        check = schemas.check(meta)  # the compiled check first: jsonschema only to explain
-        if check is None or not check(raw):
-            problems = [
-                (f"{MANIFEST_FILE}#{pointer_of(e.absolute_path) or '/'}", e.message)
-                for e in schemas.validator(meta).iter_errors(raw)
-            ]
-            if problems:
-                raise PackError(problems)
-        try:
-            manifest = Manifest.from_data(raw)
-        except msgspec.ValidationError as exc:  # the schema should have caught it; say where
-            raise PackError([(MANIFEST_FILE, str(exc))]) from None
-        return cls(root, raw, manifest, schemas)
+        text = (root / MANIFEST_FILE).read_text(encoding="utf-8")
+        manifest = manifest_cache.cached(
+            f"{schemas.fingerprint()}\0{text}",
+            lambda: _checked_manifest(root, text, schemas),
+            Manifest,
+        )
+        return cls(root, manifest, schemas)
 
     # -- lookups ------------------------------------------------------------------
 
@@ -136,6 +123,32 @@ class Pack:
             found = load_handler(self.root / "actions", action.handler)
             self._handlers[action.handler] = found
         return found
+
+
+def _checked_manifest(root: Path, text: str, schemas: SchemaStore) -> Manifest:
+    """Parse manifest.yaml, add its includes, check it against the manifest schema and
+    build the structs; every schema file must be JSON too."""
+    schemas.files.decode_all()
+    manifest_path = root / MANIFEST_FILE
+    raw = _parse_yaml(text, manifest_path)
+    if not isinstance(raw, dict):
+        raise PackError([(str(manifest_path), "must be a mapping")])
+    raw = _with_includes(raw, schemas)
+    meta = schemas.files.get(MANIFEST_SCHEMA)
+    if meta is None:
+        raise PackError([(str(root / "schemas"), f"{MANIFEST_SCHEMA} is missing")])
+    check = schemas.check(meta)  # the compiled check first: jsonschema only to explain
+    if check is None or not check(raw):
+        problems = [
+            (f"{MANIFEST_FILE}#{pointer_of(e.absolute_path) or '/'}", e.message)
+            for e in schemas.validator(meta).iter_errors(raw)
+        ]
+        if problems:
+            raise PackError(problems)
+    try:
+        return Manifest.from_data(raw)
+    except msgspec.ValidationError as exc:  # the schema should have caught it; say where
+        raise PackError([(MANIFEST_FILE, str(exc))]) from None
 
 
 def _parse_yaml(text: str, path: Path) -> Any:

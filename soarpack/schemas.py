@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
@@ -56,38 +58,113 @@ ERROR_KEY = "x-error"
 LOCAL_PATH_KEY = "x-local-path"
 
 
+class SchemaFiles(Mapping[str, Schema]):
+    """The pack's schema files by path under `schemas/`, each decoded on first use.
+
+    Every file is read at load (its bytes feed the pack's fingerprint), but a command
+    decodes only what it uses: the generated Lacework Edge file alone is 560 KB, and a
+    Netskope action never needs it. A file that is not JSON raises PackError when used;
+    `decode_all` checks them all at once (a first load of the pack, `soarpack validate`).
+    """
+
+    def __init__(self, raw: dict[str, bytes]) -> None:
+        self.raw = raw
+        self._decoded: dict[str, Schema] = {}
+        # A whole file's `#/...` refs resolve within that file: its path is their base.
+        self.path_of: dict[int, str] = {}
+
+    def __getitem__(self, rel: str) -> Schema:
+        found = self._decoded.get(rel)
+        if found is None:
+            data = self.raw[rel]
+            try:
+                found = msgspec.json.decode(data)
+            except msgspec.DecodeError as exc:
+                raise PackError([(f"schemas/{rel}", f"not valid JSON: {exc}")]) from None
+            self._decoded[rel] = found
+            self.path_of[id(found)] = rel
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def decode_all(self) -> None:
+        """Decode every file, or PackError naming each one that is not JSON."""
+        problems: list[tuple[str, str]] = []
+        for rel in self.raw:
+            try:
+                self[rel]
+            except PackError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise PackError(problems)
+
+    def reached(self, schema: Any, base: str) -> frozenset[str]:
+        """The files `schema` (written in the document at `base`) reaches through `$ref`s,
+        directly or through other files. Files are scanned as text, not decoded."""
+        seen: set[str] = set()
+        todo = [urljoin(ref_base, ref).partition("#")[0] for ref, ref_base in _refs(schema, base)]
+        if base in self.raw:
+            todo.append(base)
+        while todo:
+            rel = todo.pop()
+            if rel in seen or rel not in self.raw:
+                continue
+            seen.add(rel)
+            for ref in _REF_IN_TEXT.findall(self.raw[rel]):
+                todo.append(urljoin(rel, ref.decode("utf-8", "replace")).partition("#")[0])
+        return frozenset(seen)
+
+
+# A `$ref` in a schema file's text (a ref with an escaped quote is not seen: the fast
+# check then finds it missing and jsonschema answers instead, which is slower, not wrong).
+_REF_IN_TEXT = re.compile(rb'"\$ref"\s*:\s*"([^"\\]*)"')
+
+
 class SchemaStore:
     """The pack's schema files, and validators compiled once per schema."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.files: dict[str, Schema] = {}
+        raw = {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted(root.rglob("*.json"))
+        }
+        self.files = SchemaFiles(raw)
         # An $id changes what a relative ref means: then `_lookup` leaves it to the registry.
-        self._ids = False
-        problems: list[tuple[str, str]] = []
-        for path in sorted(root.rglob("*.json")):
-            rel = path.relative_to(root).as_posix()
-            try:
-                data = path.read_bytes()
-                # msgspec: the files are read on every CLI start, and one is 560 KB.
-                contents = msgspec.json.decode(data)
-            except msgspec.DecodeError as exc:
-                problems.append((f"schemas/{rel}", f"not valid JSON: {exc}"))
-                continue
-            self.files[rel] = contents
-            self._ids = self._ids or b'"$id"' in data
-        if problems:
-            raise PackError(problems)
-        # A whole file's `#/...` refs resolve within that file: its URI is the base.
-        self._file_uris = {id(contents): rel for rel, contents in self.files.items()}
+        self._ids = any(b'"$id"' in data for data in raw.values())
         self._validators: dict[tuple[int, bool], Any] = {}
         self._checks: dict[tuple[int, bool], tuple[Schema, Check | None]] = {}
         self._resolved: dict[tuple[int, str], tuple[Schema, tuple[Schema, str]]] = {}
         self._properties: dict[tuple[int, str], tuple[Schema, dict[str, Schema]]] = {}
-        # The same files for jsonschema-rs, the fast yes/no check (see `check`).
-        self._fast_registry = jsonschema_rs.Registry(
-            [(_FAST_BASE + rel, contents) for rel, contents in self.files.items()]
-        )
+        # jsonschema-rs registries (the fast yes/no check), by the files they hold.
+        self._fast_registries: dict[frozenset[str], jsonschema_rs.Registry] = {}
+
+    def fingerprint(self) -> str:
+        """SHA-256 over every schema file's path and bytes: what a cached verdict on the
+        manifest (soarpack.manifest_cache) depends on besides the manifest itself."""
+        digest = hashlib.sha256()
+        for rel, data in self.files.raw.items():
+            digest.update(f"{rel}\0{len(data)}\0".encode())
+            digest.update(data)
+        return digest.hexdigest()
+
+    def _fast_registry(self, schema: Schema, base: str) -> jsonschema_rs.Registry | None:
+        """A jsonschema-rs registry of the files `schema` reaches (all of them when a
+        file uses $id), built once per set of files."""
+        wanted = frozenset(self.files.raw) if self._ids else self.files.reached(schema, base)
+        if not wanted:
+            return None
+        found = self._fast_registries.get(wanted)
+        if found is None:
+            found = jsonschema_rs.Registry(
+                [(_FAST_BASE + rel, self.files[rel]) for rel in sorted(wanted)]
+            )
+            self._fast_registries[wanted] = found
+        return found
 
     @functools.cached_property
     def registry(self) -> Registry[Any]:
@@ -97,8 +174,7 @@ class SchemaStore:
         from referencing.jsonschema import DRAFT202012
 
         return Registry().with_resources(
-            (rel, Resource.from_contents(contents, DRAFT202012))
-            for rel, contents in self.files.items()
+            (rel, Resource.from_contents(self.files[rel], DRAFT202012)) for rel in self.files
         )
 
     def validator(self, schema: Schema, *, strict: bool = False) -> Any:
@@ -132,11 +208,12 @@ class SchemaStore:
         cached = self._checks.get(key)
         if cached is not None and cached[0] is schema:
             return cached[1]
+        base = self.files.path_of.get(id(schema), "")
         try:
             fast = jsonschema_rs.validator_for(
                 schema,
-                registry=self._fast_registry,
-                base_uri=_FAST_BASE + self._file_uris.get(id(schema), "_inline.json"),
+                registry=self._fast_registry(schema, base),
+                base_uri=_FAST_BASE + (base or "_inline.json"),
                 validate_formats=True,
                 offline=True,
             )
