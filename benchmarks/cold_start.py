@@ -12,6 +12,12 @@ The parsed manifest is cached between processes (soarpack.manifest_cache) in a f
 folder: the first, untimed run fills it, as the first command on any machine does. The
 same command with the cache off (SOARPACK_CACHE_DIR=off) is timed too.
 
+`import httpx` also imports httpx's own command-line module when click, rich and
+pygments are installed, as they are in this project's test environment (for the test
+tools): both sides pay that. A lean install (no rich) does not, so the pair is timed
+again with that module kept out on both sides (`sys.modules["httpx._main"] = None`):
+the ratio a user of a plain install would see.
+
     .venv/bin/python -m benchmarks.cold_start [--json] [--repeat N]
 
 Children get no SOARPACK_* setting from this environment, only the sandbox's.
@@ -64,6 +70,17 @@ def soarpack_command(python: Path) -> list[str]:
     return [*head, "invoke", ACTION, "--input", INPUTS, "--compact"]
 
 
+# Keeps httpx's optional command-line module (click, rich, pygments) out of a process.
+_LEAN = 'import sys; sys.modules["httpx._main"] = None; '
+
+
+def lean_commands(python: Path) -> tuple[list[str], list[str]]:
+    """Ours and the reference, both without httpx's command-line module."""
+    ours = [str(python), "-c", _LEAN + "from soarpack.cli.main import run; run()"]
+    ours += ["invoke", ACTION, "--input", INPUTS, "--compact"]
+    return ours, [str(python), "-c", _LEAN + "import httpx"]
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, check=False)
@@ -97,6 +114,7 @@ def run(repeat: int = DEFAULT_REPEAT, python: Path | None = None) -> dict[str, A
     token = secrets.token_urlsafe(24)
     ours_cmd = soarpack_command(python)
     ref_cmd = [str(python), "-c", "import httpx"]
+    lean_ours_cmd, lean_ref_cmd = lean_commands(python)
     with (
         start_server(create_sandbox_app(SandboxState(token=token))) as server,
         tempfile.TemporaryDirectory(prefix="soarpack-cache-") as cache_dir,
@@ -108,11 +126,15 @@ def run(repeat: int = DEFAULT_REPEAT, python: Path | None = None) -> dict[str, A
         ours: list[float] = []
         ref: list[float] = []
         uncached: list[float] = []
+        lean_ours: list[float] = []
+        lean_ref: list[float] = []
         for number in range(1, repeat + 1):
             log(f"round {number}/{repeat}")
             ours.append(timed(ours_cmd, env))
             ref.append(timed(ref_cmd, env))
             uncached.append(timed(ours_cmd, uncached_env))
+            lean_ours.append(timed(lean_ours_cmd, env))
+            lean_ref.append(timed(lean_ref_cmd, env))
         imports = import_costs(python, env)
     ratio = statistics.median(o / r for o, r in zip(ours, ref, strict=True))
     return {
@@ -123,6 +145,11 @@ def run(repeat: int = DEFAULT_REPEAT, python: Path | None = None) -> dict[str, A
         "cold_start_ratio": ratio,
         "cold_start_uncached_ratio": statistics.median(
             u / r for u, r in zip(uncached, ref, strict=True)
+        ),
+        "cold_start_lean_ms": statistics.median(lean_ours) * 1000,
+        "cold_start_lean_import_httpx_ms": statistics.median(lean_ref) * 1000,
+        "cold_start_lean_ratio": statistics.median(
+            o / r for o, r in zip(lean_ours, lean_ref, strict=True)
         ),
         "cold_start_rounds": repeat,
         "cold_start_rounds_ms": [x * 1000 for x in ours],
@@ -145,6 +172,10 @@ def render_table(r: dict[str, Any]) -> str:
             f"{r['cold_start_uncached_ratio']:.2f}x",
         ),
         ("ratio", f"{r['cold_start_ratio']:.2f}x", f"target <= {TARGET_RATIO:g}x: {verdict}"),
+        ("without httpx's CLI module, both sides (a lean install):", "", ""),
+        ("  soarpack invoke", f"{r['cold_start_lean_ms']:,.0f}", ""),
+        ('  python -c "import httpx"', f"{r['cold_start_lean_import_httpx_ms']:,.0f}", ""),
+        ("  ratio", f"{r['cold_start_lean_ratio']:.2f}x", ""),
     ]
     width = max(len(row[0]) for row in rows)
     lines = [f"CLI cold start, {r['cold_start_rounds']} rounds each, new process per run"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import logging
 import sys
@@ -18,11 +19,6 @@ from typing import Any, TextIO
 
 from soarpack import __version__
 from soarpack.cli import exitcodes
-from soarpack.cli import ingest as ingest_cli
-from soarpack.cli import lacework_edge as lacework_edge_cli
-from soarpack.cli import playbooks as playbooks_cli
-from soarpack.cli import server as server_cli
-from soarpack.cli import workers as workers_cli
 from soarpack.cli.arguments import port
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data
@@ -180,17 +176,27 @@ def _add_docs(sub: Any) -> None:
     p.set_defaults(run=_cmd_docs_readme)
 
 
+def _elsewhere(module: str, function: str) -> Callable[[Any], None]:
+    """The parser-adding `function` of soarpack.cli.`module`, imported when called: a
+    command's module is imported only when its parser is built."""
+
+    def add(sub: Any) -> None:
+        getattr(importlib.import_module(f"soarpack.cli.{module}"), function)(sub)
+
+    return add
+
+
 # Each top-level command and what adds its parser (some add a few), in help order.
 _COMMANDS: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
     (("actions",), _add_actions),
     (("invoke",), _add_invoke),
     (("validate",), _add_validate),
     (("connections",), _add_connections),
-    (("run", "approve", "runs"), playbooks_cli.add_parsers),
-    (("worker", "redis"), workers_cli.add_parsers),
-    (("serve", "server"), server_cli.add_parsers),
-    (("ingest",), ingest_cli.add_parser),
-    (("lacework-edge",), lacework_edge_cli.add_parser),
+    (("run", "approve", "runs"), _elsewhere("playbooks", "add_parsers")),
+    (("worker", "redis"), _elsewhere("workers", "add_parsers")),
+    (("serve", "server"), _elsewhere("server", "add_parsers")),
+    (("ingest",), _elsewhere("ingest", "add_parser")),
+    (("lacework-edge",), _elsewhere("lacework_edge", "add_parser")),
     (("sandbox",), _add_sandbox),
     (("demo",), _add_demo),
     (("docs",), _add_docs),
@@ -409,6 +415,7 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from soarpack.checks import pack_problems
+    from soarpack.cli import playbooks as playbooks_cli
     from soarpack.errors import PackError
 
     if args.playbooks:
