@@ -20,6 +20,9 @@ RESULT = {
         "cold_start_ratio": 2.0,
         "cold_start_ms": 400.0,
         "cold_start_import_httpx_ms": 200.0,
+        "cold_start_lean_ratio": 2.5,
+        "cold_start_lean_ms": 250.0,
+        "cold_start_lean_import_httpx_ms": 100.0,
     },
     "iterator_ingest": {
         "cpu_ratio": 3.0,
@@ -54,6 +57,7 @@ def test_markdown_names_the_command() -> None:
     text = harness.markdown(RESULT, "python -m benchmarks --json")
     assert text.startswith("| Benchmark |")
     assert "1.50x" in text and "2.00x" in text and "+4.0 %" in text
+    assert "a lean install) | 250 ms | 100 ms" in text and "2.50x" in text
     assert "`python -m benchmarks --json`" in text
 
 
