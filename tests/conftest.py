@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,16 @@ def clean_environment(
 @pytest.fixture(scope="session")
 def pack() -> Pack:
     return Pack.load(REPO)
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    """A copy of the repository's pack to edit: manifest, schemas, actions, playbooks."""
+    root = tmp_path / "pack"
+    for part in ("schemas", "actions", "playbooks"):
+        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "manifest.yaml", root / "manifest.yaml")
+    return root
 
 
 # The setting each connection's credential goes in, and what else it needs.

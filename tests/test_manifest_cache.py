@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from soarpack import manifest_cache
 from soarpack.errors import PackError
 from soarpack.pack import Pack
-from tests.conftest import REPO
 
 
 class CountingBuild:
@@ -90,26 +88,15 @@ def test_only_the_newest_entries_are_kept(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("manifest-*.msgpack"))) == manifest_cache.KEEP
 
 
-def test_an_edited_manifest_is_read_again_and_still_checked(tmp_path: Path) -> None:
-    root = tmp_path / "pack"
-    for part in ("schemas", "actions", "playbooks"):
-        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+def test_an_edited_manifest_is_read_again_and_still_checked(pack_copy: Path) -> None:
+    root = pack_copy
     manifest = root / "manifest.yaml"
-    shutil.copy(REPO / "manifest.yaml", manifest)
     assert "netskope.alerts.list" in Pack.load(root).actions
     assert "netskope.alerts.list" in Pack.load(root).actions  # from the cache
     text = manifest.read_text()
     manifest.write_text(text.replace("side_effect: read", "side_effect: sometimes", 1))
     with pytest.raises(PackError, match="side_effect"):
         Pack.load(root)
-
-
-def _pack_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "pack"
-    for part in ("schemas", "actions", "playbooks"):
-        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "manifest.yaml", root / "manifest.yaml")
-    return root
 
 
 @pytest.mark.parametrize(
@@ -133,10 +120,10 @@ def _pack_copy(tmp_path: Path) -> Path:
     ],
 )
 def test_an_edited_schema_file_is_checked_again(
-    tmp_path: Path, rel: str, edit: Any, message: str
+    pack_copy: Path, rel: str, edit: Any, message: str
 ) -> None:
     """The manifest's text is the same, but the verdict depends on the schema files too."""
-    root = _pack_copy(tmp_path)
+    root = pack_copy
     Pack.load(root)
     path = root / "schemas" / rel
     edited = edit(path.read_text())
@@ -146,8 +133,8 @@ def test_an_edited_schema_file_is_checked_again(
         Pack.load(root)
 
 
-def test_a_cached_load_decodes_only_the_schema_files_it_uses(tmp_path: Path) -> None:
-    root = _pack_copy(tmp_path)
+def test_a_cached_load_decodes_only_the_schema_files_it_uses(pack_copy: Path) -> None:
+    root = pack_copy
     first = Pack.load(root)
     again = Pack.load(root)
     assert again.manifest == first.manifest and again.manifest is not first.manifest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,6 @@ from soarpack.checks import pack_problems
 from soarpack.errors import ConfigError, PackError
 from soarpack.pack import Pack, find_pack_dir
 from tests.conftest import REPO
-
-
-@pytest.fixture
-def pack_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "pack"
-    for part in ("schemas", "actions", "playbooks"):
-        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "manifest.yaml", root / "manifest.yaml")
-    return root
 
 
 def edit_manifest(root: Path, change: Callable[[dict[str, Any]], None]) -> None:
