@@ -14,12 +14,13 @@ pack folder by path, under the `soarpack._pack_actions` namespace.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class Pack:
         schemas = SchemaStore(root / "schemas")
         text = (root / MANIFEST_FILE).read_text(encoding="utf-8")
         manifest = manifest_cache.cached(
-            f"{schemas.fingerprint()}\0{text}",
+            f"{_code_fingerprint()}\0{schemas.fingerprint()}\0{text}",
             lambda: _checked_manifest(root, text, schemas),
             Manifest,
         )
@@ -123,6 +124,18 @@ class Pack:
             found = load_handler(self.root / "actions", action.handler)
             self._handlers[action.handler] = found
         return found
+
+
+@cache
+def _code_fingerprint() -> str:
+    """SHA-256 of the code that checks a manifest and defines its structs: a cached
+    manifest from before an edit of either (same version number) is checked again."""
+    from soarpack import manifest
+
+    digest = hashlib.sha256()
+    for path in (Path(__file__), Path(manifest.__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _checked_manifest(root: Path, text: str, schemas: SchemaStore) -> Manifest:

@@ -78,10 +78,12 @@ class SchemaFiles(Mapping[str, Schema]):
         if found is None:
             data = self.raw[rel]
             try:
-                found = msgspec.json.decode(data)
+                decoded = msgspec.json.decode(data)
             except msgspec.DecodeError as exc:
                 raise PackError([(f"schemas/{rel}", f"not valid JSON: {exc}")]) from None
-            self._decoded[rel] = found
+            # Two threads may decode a file at once: one copy wins and is kept for good,
+            # so the id `path_of` knows it by is never reused by another object.
+            found = self._decoded.setdefault(rel, decoded)
             self.path_of[id(found)] = rel
         return found
 
