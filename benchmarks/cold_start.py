@@ -120,43 +120,46 @@ def run(repeat: int = DEFAULT_REPEAT, python: Path | None = None) -> dict[str, A
         tempfile.TemporaryDirectory(prefix="soarpack-cache-") as cache_dir,
     ):
         env = child_env(server.base_url, token, cache_dir)
-        uncached_env = {**env, "SOARPACK_CACHE_DIR": "off"}
+        # What each round times, in this order: (command, environment).
+        sides = {
+            "ours": (ours_cmd, env),
+            "ref": (ref_cmd, env),
+            "uncached": (ours_cmd, {**env, "SOARPACK_CACHE_DIR": "off"}),
+            "lean_ours": (lean_ours_cmd, env),
+            "lean_ref": (lean_ref_cmd, env),
+        }
         timed(ours_cmd, env)  # fills the manifest cache; warms OS file cache and .pyc files
         timed(ref_cmd, env)
-        ours: list[float] = []
-        ref: list[float] = []
-        uncached: list[float] = []
-        lean_ours: list[float] = []
-        lean_ref: list[float] = []
+        times: dict[str, list[float]] = {name: [] for name in sides}
         for number in range(1, repeat + 1):
             log(f"round {number}/{repeat}")
-            ours.append(timed(ours_cmd, env))
-            ref.append(timed(ref_cmd, env))
-            uncached.append(timed(ours_cmd, uncached_env))
-            lean_ours.append(timed(lean_ours_cmd, env))
-            lean_ref.append(timed(lean_ref_cmd, env))
+            for name, (cmd, side_env) in sides.items():
+                times[name].append(timed(cmd, side_env))
         imports = import_costs(python, env)
-    ratio = statistics.median(o / r for o, r in zip(ours, ref, strict=True))
+
+    def ms(name: str) -> float:
+        return statistics.median(times[name]) * 1000
+
+    def ratio(ours: str, ref: str) -> float:
+        """The median of the rounds' own ratios (each round pairs the two)."""
+        return statistics.median(o / r for o, r in zip(times[ours], times[ref], strict=True))
+
     return {
         "cold_start_command": f"soarpack invoke {ACTION} --input '{INPUTS}' --compact",
-        "cold_start_ms": statistics.median(ours) * 1000,
-        "cold_start_import_httpx_ms": statistics.median(ref) * 1000,
-        "cold_start_uncached_ms": statistics.median(uncached) * 1000,
-        "cold_start_ratio": ratio,
-        "cold_start_uncached_ratio": statistics.median(
-            u / r for u, r in zip(uncached, ref, strict=True)
-        ),
-        "cold_start_lean_ms": statistics.median(lean_ours) * 1000,
-        "cold_start_lean_import_httpx_ms": statistics.median(lean_ref) * 1000,
-        "cold_start_lean_ratio": statistics.median(
-            o / r for o, r in zip(lean_ours, lean_ref, strict=True)
-        ),
+        "cold_start_ms": ms("ours"),
+        "cold_start_import_httpx_ms": ms("ref"),
+        "cold_start_uncached_ms": ms("uncached"),
+        "cold_start_ratio": ratio("ours", "ref"),
+        "cold_start_uncached_ratio": ratio("uncached", "ref"),
+        "cold_start_lean_ms": ms("lean_ours"),
+        "cold_start_lean_import_httpx_ms": ms("lean_ref"),
+        "cold_start_lean_ratio": ratio("lean_ours", "lean_ref"),
         "cold_start_rounds": repeat,
-        "cold_start_rounds_ms": [x * 1000 for x in ours],
-        "cold_start_import_httpx_rounds_ms": [x * 1000 for x in ref],
+        "cold_start_rounds_ms": [x * 1000 for x in times["ours"]],
+        "cold_start_import_httpx_rounds_ms": [x * 1000 for x in times["ref"]],
         "cold_start_imports_ms": imports,
         "cold_start_target": TARGET_RATIO,
-        "cold_start_met": ratio <= TARGET_RATIO,
+        "cold_start_met": ratio("ours", "ref") <= TARGET_RATIO,
     }
 
 
