@@ -15,7 +15,7 @@ from soarpack import errors
 from soarpack.engine import Session
 from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink
 from soarpack.ingest.identity import state_dir
-from soarpack.netskope.dataexport import fetch_page
+from soarpack.netskope.dataexport import fetch_page, planned_fetch
 
 # Never read by a real consumer: resend on it cannot move anybody's cursor.
 PROBE_INDEX = "soarpack-connection-probe"
@@ -85,6 +85,11 @@ def ingest(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         wait=wait,
         calls=session.calls,
     )
+    if session.dry_run:
+        # Nothing is fetched, written or locked, and no installation id is made: the
+        # first stream's first request, as it would be sent, is the dry run's result.
+        stream, index, operation = job.first_fetches()[0]
+        raise planned_fetch(session.client, stream, index, operation)
     results = job.run()
     failed = [r for r in results if r.error is not None]
     if failed and failed[0].error is not None:

@@ -350,7 +350,7 @@ class ConnectionClient:
 
             # Out of time already: not even a token exchange is started.
             self._time_left(ends, method, number)
-            token = self._credential(calls, number)
+            token = self._credential(calls, number, ends)
             try:
                 return send(token)
             except _Attempt as failed:
@@ -359,7 +359,7 @@ class ConnectionClient:
             # The vendor refused an obtained token (expired or revoked early): the
             # 401 proves nothing was processed, so renew it and resend once.
             self._renew(token)
-            return send(self._credential(calls, number))
+            return send(self._credential(calls, number, ends))
 
         # The first attempt goes without tenacity: most requests succeed at once, and
         # setting up a Retrying per request cost more than the rest of our own work.
@@ -434,13 +434,17 @@ class ConnectionClient:
             method, path, placed_params, body, placed_headers, calls, number, deadline, raw
         )
 
-    def _credential(self, calls: list[CallRecord], number: int) -> str:
-        """The configured token, or one the connection's exchange obtains (cached)."""
+    def _credential(self, calls: list[CallRecord], number: int, deadline: _Deadline) -> str:
+        """The configured token, or one the connection's exchange obtains (cached).
+
+        An exchange answer over the size cap or past the deadline arrives as the _Attempt
+        an ordinary answer would give (passed through as is); other failures are judged
+        by the exchange's own retry rule."""
         if self._tokens is None:
             return self.settings.secret(self.spec.auth.setting)
         try:
             return self._tokens.token(
-                self._http, self.settings, self._exchange_sender(calls, number)
+                self._http, self.settings, self._exchange_sender(calls, number, deadline)
             )
         except errors.CallError as error:
             raise _Attempt(error, errormap.exchange_retry(error)) from None
@@ -452,10 +456,16 @@ class ConnectionClient:
         assert self._tokens is not None  # only called when _renewable
         self._tokens.invalidate(stale)
 
-    def _exchange_sender(self, calls: list[CallRecord], number: int) -> tokens.Send:
-        """Sends a token exchange, recorded in `calls` like every other request."""
+    def _exchange_sender(
+        self, calls: list[CallRecord], number: int, deadline: _Deadline
+    ) -> tokens.Send:
+        """Sends a token exchange, recorded in `calls` and bounded like every other request:
+        its phases by what is left of `deadline`, its body by max_response_bytes and the
+        deadline (`_read_capped`)."""
 
         def send(request: httpx.Request) -> httpx.Response:
+            remaining = self._time_left(deadline, request.method, number)
+            request.extensions["timeout"] = self._phase_timeout(remaining).as_dict()
             shown_url = redact(str(request.url))
             started = time.perf_counter()
 
@@ -465,12 +475,20 @@ class ConnectionClient:
                 log.debug("token exchange %s %s -> %s", request.method, shown_url, status or error)
 
             try:
-                response = self._http.send(request)
+                response = self._http.send(request, stream=True)
+                try:
+                    self._read_capped(response, deadline, request.method, shown_url)
+                finally:
+                    response.close()
+            except _Attempt as failed:
+                record(response.status_code, failed.error.kind)
+                raise
             except httpx.HTTPError as exc:
-                failure, _ = _transport_failure(exc, self.spec.name)
-                failure.method, failure.url = request.method, shown_url
-                record(None, failure.kind)
-                raise failure from None
+                broke = self._transport_attempt(exc, deadline, remaining, request.method)
+                broke.error.url = shown_url
+                record(None, broke.error.kind)
+                # Judged by the exchange's own retry rule (`_credential`), as before.
+                raise broke.error from None
             record(response.status_code)
             return response
 
@@ -518,15 +536,7 @@ class ConnectionClient:
         raw: bool = False,
     ) -> Reply:
         remaining = self._time_left(deadline, method, number)
-        # Every phase of this attempt is bounded by what is left of the deadline.
-        timeout = self._timeout
-        if remaining < self._longest_phase:
-            timeout = httpx.Timeout(
-                connect=min(timeout.connect or remaining, remaining),
-                read=min(timeout.read or remaining, remaining),
-                write=min(timeout.write or remaining, remaining),
-                pool=min(timeout.pool or remaining, remaining),
-            )
+        timeout = self._phase_timeout(remaining)
         request = self._build_request(
             method, path, params=params, json_body=body, headers=headers, timeout=timeout
         )
@@ -559,17 +569,10 @@ class ConnectionClient:
             record(response.status_code, failed.error.kind)
             raise
         except httpx.HTTPError as exc:
-            failure, retry = _transport_failure(exc, self.spec.name)
-            if deadline.by_step and self._cut_short(exc, remaining):
-                # The step's time is spent, not the connection's: say so, and try no more.
-                failure = errors.RequestTimeout(
-                    f"{self.spec.name}: the step's timeout ran out while waiting for the answer.",
-                    hint=_STEP_HINT,
-                )
-                retry = Retry.NEVER
-            failure.method, failure.url = method, shown_url
-            record(None, failure.kind)
-            raise _Attempt(failure, retry) from None
+            broke = self._transport_attempt(exc, deadline, remaining, method)
+            broke.error.url = shown_url
+            record(None, broke.error.kind)
+            raise broke from None
         record(response.status_code)
         context: dict[str, Any] = {
             "method": method,
@@ -655,6 +658,33 @@ class ConnectionClient:
                 )
         # What Response.read() would have stored: .content, .text and .json() use it.
         response._content = b"".join(chunks)
+
+    def _phase_timeout(self, remaining: float) -> httpx.Timeout:
+        """The phase timeouts of one attempt: each bounded by what is left of the deadline."""
+        timeout = self._timeout
+        if remaining >= self._longest_phase:
+            return timeout
+        return httpx.Timeout(
+            connect=min(timeout.connect or remaining, remaining),
+            read=min(timeout.read or remaining, remaining),
+            write=min(timeout.write or remaining, remaining),
+            pool=min(timeout.pool or remaining, remaining),
+        )
+
+    def _transport_attempt(
+        self, exc: httpx.HTTPError, deadline: _Deadline, remaining: float, method: str
+    ) -> _Attempt:
+        """A transport failure of an attempt that had `remaining` seconds, as our error."""
+        failure, retry = _transport_failure(exc, self.spec.name)
+        if deadline.by_step and self._cut_short(exc, remaining):
+            # The step's time is spent, not the connection's: say so, and try no more.
+            failure = errors.RequestTimeout(
+                f"{self.spec.name}: the step's timeout ran out while waiting for the answer.",
+                hint=_STEP_HINT,
+            )
+            retry = Retry.NEVER
+        failure.method = method
+        return _Attempt(failure, retry)
 
     def _time_left(self, deadline: _Deadline, method: str, number: int) -> float:
         """Seconds left before `deadline`, or the RequestTimeout (as an _Attempt) if none."""

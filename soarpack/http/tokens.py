@@ -51,7 +51,10 @@ __all__ = [
 ]
 
 #: Sends one exchange request for the client: records it in the invocation's calls
-#: (URL redacted) and raises our TransportError classes when no answer comes back.
+#: (URL redacted), bounds it like every other call (max_response_bytes counted after
+#: decompression, the invocation's deadline, total_timeout) and returns the answer with
+#: its body read; raises our TransportError classes when no answer comes back, and the
+#: client's own failure for an answer too large or too slow (which is not caught here).
 Send = Callable[[httpx.Request], httpx.Response]
 
 # Renew this long before the vendor's expiry (at most a tenth of the token's life), so a

@@ -27,15 +27,25 @@ def state_dir(explicit: str | Path | None, env: Mapping[str, str] | None = None)
     return Path(base) / "soarpack"
 
 
+# What a dry run shows in place of an id that its real run would generate (it writes none).
+NEW_ID_PLACEHOLDER = "<new-installation-id>"
+
+
+def existing_installation_id(directory: Path) -> str | None:
+    """The id of this state directory if one was written already; creates nothing."""
+    try:
+        found = (directory / "installation-id").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return found if re.fullmatch(r"[0-9a-f]{12}", found) else None
+
+
 def installation_id(directory: Path) -> str:
     """The id of this state directory, created on first use."""
+    found = existing_installation_id(directory)
+    if found is not None:
+        return found
     path = directory / "installation-id"
-    try:
-        found = path.read_text(encoding="ascii").strip()
-        if re.fullmatch(r"[0-9a-f]{12}", found):
-            return found
-    except (OSError, UnicodeDecodeError):
-        pass
     directory.mkdir(parents=True, exist_ok=True)
     new = secrets.token_hex(6)
     try:
@@ -48,5 +58,11 @@ def installation_id(directory: Path) -> str:
     return new
 
 
-def default_index(directory: Path, stream: str) -> str:
-    return f"soarpack-{installation_id(directory)}-{stream.replace('/', '-')}"
+def default_index(directory: Path, stream: str, *, create: bool = True) -> str:
+    """`soarpack-<installation id>-<stream>`. Without `create` (a dry run) nothing is
+    written: a directory without an id yet shows NEW_ID_PLACEHOLDER in its place."""
+    if create:
+        ident = installation_id(directory)
+    else:
+        ident = existing_installation_id(directory) or NEW_ID_PLACEHOLDER
+    return f"soarpack-{ident}-{stream.replace('/', '-')}"

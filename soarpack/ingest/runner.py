@@ -130,6 +130,19 @@ class Ingest:
     def stop(self) -> None:
         self.stopping.set()
 
+    def first_fetches(self) -> list[tuple[str, str, str]]:
+        """(stream, index, operation) of the first page request each stream would send,
+        found from the checkpoints without writing anything (a dry run shows them)."""
+        planned = []
+        for stream in dict.fromkeys(self.options.streams):
+            index = self.options.index or default_index(
+                self.options.state_dir, stream, create=False
+            )
+            entry = _checked_entry(self.checkpoints, stream, index) or {}
+            operation, _ = _first_operation(entry, self.options.start)
+            planned.append((stream, index, operation))
+        return planned
+
     def run(self) -> list[StreamResult]:
         results = [
             StreamResult(s, self.options.index or default_index(self.options.state_dir, s))
@@ -244,21 +257,14 @@ class _Worker:
                 return
 
     def _entry(self) -> dict[str, Any]:
-        entry = self.store.get(self.stream)
+        entry = _checked_entry(self.store, self.stream, self.result.index)
         if entry is None:
             return self.store.update(
                 self.stream, index=self.result.index, pages=0, records=0, last_page=None
             )
-        if entry.get("index") != self.result.index:
-            raise errors.ConfigError(
-                f"The checkpoint for {self.stream} follows index {entry.get('index')!r}, not "
-                f"{self.result.index!r}. Use --index {entry.get('index')} to continue it, or "
-                f"a different --state-dir to start a new one."
-            )
         return entry
 
     def _first_operation(self, entry: dict[str, Any], sink: Sink) -> tuple[str, str | None]:
-        start = self._start_operation()
         in_flight = entry.get("in_flight")
         if in_flight:
             # The last run stopped between marking a page and committing it.
@@ -267,21 +273,9 @@ class _Worker:
                 f"recovered an uncommitted page ({in_flight['operation']}) with resend"
             )
             self.result.resends += 1
-            # What the page was fetched for: a plain resend stands for the `next` it repeats.
-            retried = in_flight.get("retrying") or in_flight["operation"]
-            return "resend", "next" if retried == "resend" else str(retried)
-        if entry.get("last_page") is not None:
-            if self.options.start is not None:
-                self.result.notes.append("start position ignored: a checkpoint exists")
-            return "next", None
-        return start, None
-
-    def _start_operation(self) -> str:
-        start = self.options.start
-        if start is None or start == "head":
-            # A fresh index's `next` starts at the oldest record Netskope has.
-            return "next" if start is None else "head"
-        return str(start)
+        elif entry.get("last_page") is not None and self.options.start is not None:
+            self.result.notes.append("start position ignored: a checkpoint exists")
+        return _first_operation(entry, self.options.start)
 
     def _already_committed(self, page: Page, last: Fingerprint | None) -> bool:
         if last is not None:
@@ -324,6 +318,33 @@ class _Worker:
         else:
             return False
         return True
+
+
+def _checked_entry(store: CheckpointStore, stream: str, index: str) -> dict[str, Any] | None:
+    """The stream's checkpoint (None if it has none), refused if it follows another index."""
+    entry = store.get(stream)
+    if entry is not None and entry.get("index") != index:
+        raise errors.ConfigError(
+            f"The checkpoint for {stream} follows index {entry.get('index')!r}, not "
+            f"{index!r}. Use --index {entry.get('index')} to continue it, or "
+            f"a different --state-dir to start a new one."
+        )
+    return entry
+
+
+def _first_operation(entry: dict[str, Any], start: str | int | None) -> tuple[str, str | None]:
+    """The operation a stream starts with, and the one a first `resend` stands for."""
+    in_flight = entry.get("in_flight")
+    if in_flight:
+        # What the page was fetched for: a plain resend stands for the `next` it repeats.
+        retried = in_flight.get("retrying") or in_flight["operation"]
+        return "resend", "next" if retried == "resend" else str(retried)
+    if entry.get("last_page") is not None:
+        return "next", None
+    if start is None or start == "head":
+        # A fresh index's `next` starts at the oldest record Netskope has.
+        return ("next" if start is None else "head"), None
+    return str(start), None
 
 
 class _Stopped(Exception):

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 
 from soarpack import errors
-from soarpack.http.client import CallRecord, ConnectionClient
+from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt
 
 STREAM_PATTERN = re.compile(r"^(events|alerts)/([a-z]+)$")
 # Operations that move the server-side cursor; only `resend` leaves it where it is.
@@ -109,6 +109,14 @@ def stream_path(stream: str) -> str:
     return f"/api/v2/events/dataexport/{group}/{name}"
 
 
+def page_request(stream: str, index: str, operation: str | int) -> tuple[str, dict[str, str], str]:
+    """The path, query and side effect of one iterator GET."""
+    # A request that moves the cursor is not repeated blindly after an answer that may
+    # have been processed: the caller asks for `resend` instead.
+    side_effect = "read" if operation == "resend" else "write"
+    return stream_path(stream), {"index": index, "operation": str(operation)}, side_effect
+
+
 def fetch_page(
     client: ConnectionClient,
     stream: str,
@@ -117,18 +125,19 @@ def fetch_page(
     calls: list[CallRecord],
 ) -> Page:
     """One GET of an iterator endpoint; HTTP errors arrive as our error classes."""
-    # A request that moves the cursor is not repeated blindly after an answer that may
-    # have been processed: the caller asks for `resend` instead.
-    side_effect = "read" if operation == "resend" else "write"
+    path, params, side_effect = page_request(stream, index, operation)
     reply = client.request(
-        "GET",
-        stream_path(stream),
-        side_effect=side_effect,
-        calls=calls,
-        params={"index": index, "operation": str(operation)},
-        raw=True,
+        "GET", path, side_effect=side_effect, calls=calls, params=params, raw=True
     )
     return parse_page(reply.data, reply.headers, client.spec.name, calls)
+
+
+def planned_fetch(
+    client: ConnectionClient, stream: str, index: str, operation: str | int
+) -> DryRunHalt:
+    """What a dry run reports for a page it does not fetch: the GET as it would be sent."""
+    path, params, _ = page_request(stream, index, operation)
+    return DryRunHalt(client.spec.name, client.describe("GET", path, params))
 
 
 def parse_page(
