@@ -35,25 +35,35 @@ MASK = "****"
 def broker_password(state: Path) -> tuple[str, Path]:
     """The broker password kept in `state` (created 0600 on first use), and its file."""
     path = state / PASSWORD_FILE
-    if not path.exists():
-        state.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another `redis serve` made it first: use that one
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(secrets.token_urlsafe(32) + "\n")
-    if path.stat().st_mode & 0o077:
+    try:
+        if not path.exists():
+            state.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create(path)
+        mode = path.stat().st_mode
+        password = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Cannot keep the broker password in {path}: {exc}.",
+            hint="Choose another state directory with SOARPACK_STATE_DIR.",
+        ) from None
+    if mode & 0o077:
         raise ConfigError(
             f"{path} (the broker password) can be read by other users.",
             hint=f"chmod 600 {path}, or delete it to have a new password made.",
         )
-    password = path.read_text(encoding="ascii").strip()
     if not password:
         raise ConfigError(f"{path} is empty.", hint="Delete it to have a new password made.")
     register_secret(password)
     return password, path
+
+
+def _create(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another `redis serve` made it first: use that one
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(32) + "\n")
 
 
 def find_redis_server() -> Path | None:
