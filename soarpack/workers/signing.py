@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from soarpack.config import Config
-from soarpack.errors import ConfigError, TaskRefused
+from soarpack.errors import ConfigError, FieldError, InputError, TaskRefused
 from soarpack.manifest import ActionSpec
 from soarpack.redact import register_secret
 from soarpack.workers.celeryapp import RESULT_TTL_SECONDS, TASK_NAME
@@ -131,7 +131,13 @@ def sign(
         "expires_at": round(issued + lifetime, 3),
         "approval": dict(approval) if approval is not None else None,
     }
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN or an infinity: JSON has no such number, a worker could not read it
+        problem = FieldError(
+            "", "json", "inputs hold NaN or an infinite number, which JSON cannot carry"
+        )
+        raise InputError(action, [problem]) from None
     return [text, signature(key, text)]
 
 

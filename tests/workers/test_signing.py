@@ -282,3 +282,8 @@ def test_verify_gives_back_what_was_signed() -> None:
     task = verify(KEY, "t1", signed("t1", inputs=inputs, timeout=None, now=5.0), now=6.0)
     assert (task.action, task.inputs, task.timeout, task.dry_run) == (SUSPEND, inputs, None, False)
     assert (task.issued_at, task.expires_at, task.approval) == (5.0, 45.0, APPROVED)
+
+
+def test_inputs_json_cannot_carry_are_bad_input_before_anything_is_sent() -> None:
+    with pytest.raises(errors.InputError, match="NaN or an infinite number"):
+        signed("t-nan", inputs={"user_uuid": USER, "weight": float("nan")})
