@@ -142,7 +142,13 @@ def sign(
 
 
 def signature(key: str, text: str) -> str:
-    return hmac.new(key.encode(), _DOMAIN + text.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), _DOMAIN + _bytes(text), hashlib.sha256).hexdigest()
+
+
+def _bytes(text: str) -> bytes:
+    # A coordinator's body is ASCII (json.dumps escapes the rest); a forged one may hold
+    # lone surrogates, which must be refused in words, not crash the encoder.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def verify(
@@ -159,7 +165,7 @@ def verify(
     text, given = args
     if not isinstance(text, str) or not isinstance(given, str):
         raise TaskRefused(task_id, "it is not signed (not a [body, signature] pair)")
-    if not hmac.compare_digest(signature(key, text).encode(), given.encode()):
+    if not hmac.compare_digest(signature(key, text).encode(), _bytes(given)):
         raise TaskRefused(
             task_id,
             "its signature does not match its body under this task key",

@@ -58,7 +58,7 @@ def execute_signed(
         if spec.side_effect == "destructive" and task.approval:
             log.info("task %s (%s) allowed by %s", task_id, spec.name, _granted(task.approval))
     except errors.TaskRefused as refused:
-        log.warning("refused task %s: %s; nothing was sent", task_id, refused.reason)
+        log.warning("refused task %s: %s; nothing was sent", _shown(task_id), refused.reason)
         return wire.failure(refused, worker=worker)
     except errors.SoarpackError as error:  # a verified task naming an unknown action
         return wire.failure(error, worker=worker)
@@ -72,6 +72,11 @@ def execute_signed(
         task.dry_run,
         worker=worker,
     )
+
+
+def _shown(task_id: str) -> str:
+    """A task id as logged: the sender chose it, so it may not forge log lines."""
+    return task_id if task_id.isprintable() and len(task_id) <= 80 else repr(task_id[:80])
 
 
 def _granted(approval: Mapping[str, Any]) -> str:

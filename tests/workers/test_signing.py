@@ -127,6 +127,7 @@ def test_a_signed_task_runs_once(engine: Engine, ledger: TaskLedger, tenant: San
         ([], {"action": SUSPEND, "inputs": {"user_uuid": USER}}),
         ("not even a list", None),
         ([json.dumps({"action": SUSPEND}), "0" * 64], None),
+        (["\ud800", "\udfff"], None),  # lone surrogates, as a JSON decoder may give them
     ],
 )
 def test_an_unsigned_task_reaches_no_vendor(
@@ -287,3 +288,13 @@ def test_verify_gives_back_what_was_signed() -> None:
 def test_inputs_json_cannot_carry_are_bad_input_before_anything_is_sent() -> None:
     with pytest.raises(errors.InputError, match="NaN or an infinite number"):
         signed("t-nan", inputs={"user_uuid": USER, "weight": float("nan")})
+
+
+def test_a_refusal_log_line_cannot_be_forged_by_the_task_id(
+    engine: Engine, ledger: TaskLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="soarpack.workers"):
+        deliver(engine, ledger, "x\nINFO all is well", [SUSPEND, {}])
+    [record] = [r for r in caplog.records if r.name == "soarpack.workers"]
+    assert "\n" not in record.getMessage()
+    assert "refused task 'x\\nINFO all is well'" in record.getMessage()
