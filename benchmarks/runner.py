@@ -139,6 +139,7 @@ class InstantEngine(Engine):
         *,
         deadline: float | None = None,
         dry_run: bool = False,
+        approval: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         uuid = str((inputs or {}).get("uuid", ""))
         return ActionResult(action, profile(uuid), 0.0)

@@ -44,6 +44,7 @@ from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX
 from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.redis_server import RedisServer
+from soarpack.workers.signing import TASK_KEY_ENV, new_task_key
 
 ACTION = "lacework_edge.users.get"
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def loop_playbook(concurrency: int) -> str:
 
 @contextmanager
 def workers(
-    count: int, threads: int, broker: str, sandbox_url: str, folder: Path
+    count: int, threads: int, broker: str, sandbox_url: str, folder: Path, task_key: str
 ) -> Iterator[None]:
     """`count` worker processes, ready; stopped (SIGTERM) afterwards."""
     env = {
@@ -72,6 +73,7 @@ def workers(
         "LANG": "C.UTF-8",
         "SOARPACK_STATE_DIR": str(folder / "state"),
         "SOARPACK_BROKER_URL": broker,
+        TASK_KEY_ENV: task_key,
         "SOARPACK_LACEWORK_EDGE_BASE_URL": sandbox_url + LACEWORK_EDGE_PREFIX,
         "SOARPACK_LACEWORK_EDGE_ACCOUNT": "acme",
         "SOARPACK_LACEWORK_EDGE_API_KEY": TOKEN,
@@ -112,13 +114,14 @@ def measure(
     state: SandboxState = env["state"]
     ids: list[str] = env["ids"]
     book: Path = env["book"]
-    with workers(count, args.threads, env["broker"], env["sandbox_url"], folder):
+    key = env["task_key"]
+    with workers(count, args.threads, env["broker"], env["sandbox_url"], folder, key):
         state.lacework_edge.faults.clear()
         if args.delay_ms > 0:
             state.lacework_edge.faults.push(
                 {"delay": args.delay_ms / 1000}, count=len(ids), match=ACTION
             )
-        with CeleryEngine(pack, Config(env={}), broker=env["broker"]) as engine:
+        with CeleryEngine(pack, Config(env={TASK_KEY_ENV: key}), broker=env["broker"]) as engine:
             started = time.perf_counter()
             result = run_playbook(book, {"ids": ids}, engine=engine, runs_dir_path=folder / "runs")
             elapsed = time.perf_counter() - started
@@ -156,6 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "book": book,
             "broker": redis.url,
             "sandbox_url": server.base_url,
+            # The coordinator's and the workers' shared signing key, fresh for this run.
+            "task_key": new_task_key(),
         }
         for count in args.workers:
             print(f"scale_out: {len(ids)} items on {count} worker(s)...", file=sys.stderr)

@@ -95,6 +95,10 @@ class Config:
             raise ConfigError(f"`{key}` in {self.path} must be a mapping.")
         return value
 
+    def setting(self, section: str, key: str) -> Any:
+        """`section.key` of the file, its `${ENV_VAR}` references filled in (None if absent)."""
+        return self._interpolate(self.section(section).get(key), f"{section}.{key}")
+
     def settings(self, spec: ConnectionSpec, schemas: SchemaStore) -> ConnectionSettings:
         """The connection's settings: file, then environment, then defaults; validated."""
         props = schemas.properties(spec.settings)

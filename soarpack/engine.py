@@ -246,11 +246,15 @@ class Engine:
         *,
         deadline: float | None = None,
         dry_run: bool = False,
+        approval: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         """Run one action. `deadline`: a time.monotonic() value bounding its HTTP calls and
         waits. `dry_run`: reads run, the first other request is returned unsent as
         data {"dry_run": true, "request": {method, url, body}} with `dry_run` set (an action
-        that would send nothing but reads returns its real result)."""
+        that would send nothing but reads returns its real result). `approval`: what allowed
+        a destructive call (soarpack/workers/signing.py GRANTS); this process's caller
+        already checked it, so it is unused here, but a Celery worker refuses a destructive
+        task without it."""
         started = time.perf_counter()
         spec = self.pack.action(action)
         calls: list[CallRecord] = []

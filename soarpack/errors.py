@@ -3,6 +3,7 @@
     SoarpackError
     ├── InputError               inputs broke the action's schema; nothing was sent
     ├── ConfigError              settings missing or unusable, unknown action or connection
+    │   └── TaskRefused              a Celery task unsigned, tampered, replayed or unapproved
     ├── PackError                the manifest, a schema or a handler is broken
     ├── PlaybookError            a playbook or a run cannot go on as asked
     │   ├── PlaybookInvalid          the checks before a run found problems; nothing ran
@@ -104,6 +105,16 @@ class ConfigError(SoarpackError):
     """Raised when settings are missing or unusable, or a name does not exist."""
 
     kind = "config"
+
+
+class TaskRefused(ConfigError):
+    """A task was refused before any vendor call: unsigned, tampered, replayed, expired,
+    or destructive with no approval record (soarpack/workers/signing.py)."""
+
+    def __init__(self, task_id: str, reason: str, *, hint: str | None = None) -> None:
+        self.task_id = task_id
+        self.reason = reason
+        super().__init__(f"Task {task_id} was refused: {reason}. Nothing was sent.", hint=hint)
 
 
 class PackError(SoarpackError):

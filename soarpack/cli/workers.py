@@ -1,13 +1,16 @@
 """`soarpack worker`, `soarpack redis serve`, and the engine `soarpack run --executor` picks.
 
-    soarpack redis serve [--port 6379]              a local Redis to use as the broker
+    soarpack redis serve [--port 6379]              a local Redis (with a password) as the broker
     soarpack worker [--broker URL] [--concurrency N] [--config FILE]
+    soarpack worker new-key                         print a fresh task key (SOARPACK_TASK_KEY)
     soarpack run PLAYBOOK --executor celery [--broker URL]
 
 A worker is one process running N threads (`--pool threads`): killing it stops all it
 runs, and its unacknowledged tasks go to another worker once the broker's visibility
 timeout has passed. It invokes actions with its own configuration (vendor credentials
-stay with the workers); the coordinator (`soarpack run`) keeps the journal.
+stay with the workers); the coordinator (`soarpack run`) keeps the journal. Both need
+the same task key: the coordinator signs each task with it, a worker runs only tasks
+it verifies (soarpack/workers/signing.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import socket
 import sys
 import time
@@ -35,6 +39,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--concurrency", type=_positive_int, default=8, metavar="N", help="threads (default 8)"
+    )
+    # `soarpack worker new-key`, like `soarpack server new-key`; a bare `worker` runs one.
+    p.add_argument(
+        "task",
+        nargs="?",
+        choices=["new-key"],
+        help="new-key: print a fresh task key for SOARPACK_TASK_KEY (or workers.task_key)",
     )
     # Also accepted before the command; SUPPRESS keeps `soarpack --config F worker` working.
     p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML settings file")
@@ -86,11 +97,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from soarpack.pack import Pack
     from soarpack.workers.celeryapp import QUEUE, WorkerSettings, make_app
     from soarpack.workers.ledger import TaskLedger
+    from soarpack.workers.signing import new_task_key, task_key
     from soarpack.workers.tasks import register
 
+    if args.task == "new-key":
+        print(new_task_key())
+        return exitcodes.OK
     _log_to_stderr(args.log_level if not args.debug else "DEBUG")
     config = Config(args.config)
     settings = WorkerSettings.from_config(config, broker=args.broker)
+    key = task_key(config)
     engine = Engine(Pack.load(args.pack), config)
     hostname = f"soarpack-{os.getpid()}@{socket.gethostname()}"
     app = make_app(settings, name="soarpack-worker")
@@ -100,7 +116,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     ledger = TaskLedger(
         redis.Redis.from_url(settings.result_backend), holder=hostname, lease_seconds=lease
     )
-    register(app, engine, ledger)
+    register(app, engine, ledger, key)
     argv = [
         "worker",
         "--pool=threads",
@@ -121,14 +137,28 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_redis_serve(args: argparse.Namespace) -> int:
-    from soarpack.workers.redis_server import RedisServer
+    from soarpack.ingest.identity import state_dir
+    from soarpack.workers.redis_server import RedisServer, broker_password
 
-    with RedisServer(port=args.port) as server:
+    password, where = broker_password(state_dir(None))
+    with RedisServer(port=args.port, password=password) as server:
         print(
-            f"redis: {server.binary} on {server.url} (loopback only, nothing kept on disk)",
+            f"redis: {server.binary} on {server.shown_url} "
+            "(loopback only, password required, nothing kept on disk)",
             file=sys.stderr,
         )
-        print(f"  export SOARPACK_BROKER_URL={server.url}", file=sys.stderr)
+        print(f"  password: {where} (mode 0600; delete it for a new one)", file=sys.stderr)
+        # The password is read from its file by the shell, so it is never printed.
+        read = f"$(cat {shlex.quote(str(where))})"
+        print(
+            f'  export SOARPACK_BROKER_URL="redis://:{read}@127.0.0.1:{server.port}/0"',
+            file=sys.stderr,
+        )
+        print(
+            "  the coordinator and the workers also share one task key: "
+            "export SOARPACK_TASK_KEY=$(soarpack worker new-key)",
+            file=sys.stderr,
+        )
         print("Ctrl-C stops it.", file=sys.stderr, flush=True)
         try:
             while server.process is not None and server.process.poll() is None:

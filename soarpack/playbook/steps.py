@@ -16,6 +16,7 @@ import tenacity
 
 from soarpack import errors
 from soarpack.playbook.expressions import resolve
+from soarpack.playbook.grants import approval_record
 from soarpack.playbook.model import DEFAULT_RETRY_ERRORS, ApprovalSpec, RetrySpec
 from soarpack.playbook.state import StepState, Unit
 
@@ -99,7 +100,13 @@ class UnitRunner:
         deadline = time.monotonic() + spec.timeout if spec.timeout else None
         started = time.perf_counter()
         try:
-            result = runner.engine.invoke(action, inputs, deadline=deadline, dry_run=runner.dry_run)
+            result = runner.engine.invoke(
+                action,
+                inputs,
+                deadline=deadline,
+                dry_run=runner.dry_run,
+                approval=approval_record(runner, found, unit),
+            )
         except errors.InputError as error:
             raise _with_sources(error, found, unit) from None
         elapsed = round((time.perf_counter() - started) * 1000, 2)

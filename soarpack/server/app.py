@@ -236,7 +236,15 @@ class _Api:
             return json_response(self._describe(name))
         inputs = json_object(await read_body(request, self.service.settings.max_body_bytes), name)
         deadline = time.monotonic() + self.service.settings.action_timeout
-        call = functools.partial(self.service.engine.invoke, name, inputs, deadline=deadline)
+        # What allowed a destructive call (the key's scope), for a worker to check.
+        granted = {"granted": "api_key", "api_key": caller.id}
+        call = functools.partial(
+            self.service.engine.invoke,
+            name,
+            inputs,
+            deadline=deadline,
+            approval=granted if spec.side_effect == "destructive" else None,
+        )
         result = await anyio.to_thread.run_sync(call)
         return json_response(result.to_dict())
 

@@ -8,6 +8,12 @@ Settings come from the config file's `workers:` section (and SOARPACK_BROKER_URL
       visibility_timeout: 3600              # seconds; must exceed the longest action timeout
       queue_margin: 60                      # coordinator: how long a task may wait for a worker
       result_timeout: 3600                  # coordinator: wait for an action with no timeout
+      task_key: ${SOARPACK_TASK_KEY}        # the shared signing key (signing.py)
+      insecure_broker: false                # true: allow a broker off loopback without TLS/password
+
+A broker (or result back end) off loopback needs a password in its URL and `rediss://`
+(TLS that verifies the server): an open Redis on the network is a queue anyone can add
+to and read from. `insecure_broker: true` lifts that, with a warning in the log.
 
 Why these Celery settings:
 - JSON only (never pickle): a message can only carry data, never code.
@@ -22,9 +28,11 @@ Why these Celery settings:
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from soarpack.config import Config
 from soarpack.errors import ConfigError
@@ -38,6 +46,9 @@ DEFAULT_QUEUE_MARGIN = 60.0
 DEFAULT_RESULT_TIMEOUT = 3600.0
 # Results (Celery's and the task ledger's) are kept this long for late readers.
 RESULT_TTL_SECONDS = 24 * 3600
+_LOCAL_SCHEMES = ("redis+socket://", "unix://")
+
+log = logging.getLogger("soarpack.workers")
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class WorkerSettings:
     ) -> WorkerSettings:
         """Command-line values, then the `workers:` section, then SOARPACK_BROKER_URL."""
         section = config.section("workers")
-        chosen = broker or section.get("broker") or config.env.get(BROKER_ENV)
+        chosen = broker or config.setting("workers", "broker") or config.env.get(BROKER_ENV)
         if not chosen:
             where = f"{config.path}" if config.path else "a config file (--config)"
             raise ConfigError(
@@ -67,9 +78,13 @@ class WorkerSettings:
                 hint=f"Pass --broker redis://HOST:PORT/0, set `workers.broker` in {where}, "
                 f"or set {BROKER_ENV}. `soarpack redis serve` starts a local Redis.",
             )
-        _check_url(str(chosen), "broker")
-        backend = str(result_backend or section.get("result_backend") or chosen)
-        _check_url(backend, "result_backend")
+        insecure = section.get("insecure_broker", False)
+        if not isinstance(insecure, bool):
+            raise ConfigError(f"workers.insecure_broker in {config.path} must be true or false.")
+        _check_url(str(chosen), "broker", insecure)
+        backend = str(result_backend or config.setting("workers", "result_backend") or chosen)
+        if backend != chosen:
+            _check_url(backend, "result_backend", insecure)
         numbers: dict[str, float] = {}
         for key in ("visibility_timeout", "queue_margin", "result_timeout"):
             value = overrides.get(key)
@@ -126,13 +141,47 @@ def make_app(settings: WorkerSettings, name: str = "soarpack") -> Any:
     return app
 
 
-def _check_url(url: str, key: str) -> None:
+def _check_url(url: str, key: str, insecure: bool) -> None:
     # A password in the URL is a secret like any other: never in logs or errors.
-    register_secret(urlsplit(url).password)
-    if not url.startswith(("redis://", "rediss://", "redis+socket://", "unix://")):
+    parts = urlsplit(url)
+    register_secret(parts.password)
+    if not url.startswith(("redis://", "rediss://", *_LOCAL_SCHEMES)):
         raise ConfigError(
             f"workers.{key} must be a Redis URL (redis://HOST:PORT/DB), not {url.split(':')[0]!r}."
         )
+    if url.startswith(_LOCAL_SCHEMES) or _loopback(parts.hostname):
+        return
+    lacks = []
+    if not parts.password:
+        lacks.append("a password")
+    verify = parse_qs(parts.query).get("ssl_cert_reqs", ["required"])[-1].lower()
+    if parts.scheme != "rediss" or verify in ("none", "cert_none"):
+        lacks.append("TLS that verifies the server (rediss://, ssl_cert_reqs=required)")
+    if not lacks:
+        return
+    missing = " and without ".join(lacks)
+    if insecure:
+        log.warning(
+            "workers.%s: %s is off this machine, without %s; insecure_broker is true, "
+            "so anyone on that network may read the tasks and add their own",
+            key, parts.hostname, missing,
+        )  # fmt: skip
+        return
+    raise ConfigError(
+        f"workers.{key} points off this machine ({parts.hostname}) without {missing}: "
+        "anyone on that network could read the tasks and add their own.",
+        hint="Use rediss://:PASSWORD@HOST:PORT/0?ssl_cert_reqs=required, or set "
+        "workers.insecure_broker: true on a network you trust (logged as a warning).",
+    )
+
+
+def _loopback(host: str | None) -> bool:
+    if not host or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: not resolved, so not trusted
 
 
 def _positive(value: Any, key: str, config: Config) -> float:

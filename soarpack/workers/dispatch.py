@@ -11,6 +11,10 @@ Waiting: an invocation with a deadline waits for its result until the deadline p
 task's own deadline starts when it starts), one without until `result_timeout`. The
 task is sent with the same expiry, so a task nobody waits for any more is never run.
 Running out of time is a RequestTimeout, as a slow vendor would be.
+
+Every task is signed with the task key (signing.py); the signed body says until when
+it may run (the same wait), and a destructive call carries the approval it was
+granted under (`Engine.invoke(..., approval=...)`), which is checked here first too.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from soarpack import errors
 from soarpack.config import Config
 from soarpack.engine import ActionResult, Engine
 from soarpack.pack import Pack
-from soarpack.workers import wire
+from soarpack.workers import signing, wire
 from soarpack.workers.celeryapp import TASK_NAME, WorkerSettings, make_app
 
 
@@ -60,6 +64,7 @@ class CeleryEngine(Engine):
             queue_margin=queue_margin,
             result_timeout=result_timeout,
         )
+        self._task_key = signing.task_key(self.config)
         _check_reachable(self.settings.broker)
         if self.settings.result_backend != self.settings.broker:
             _check_reachable(self.settings.result_backend)
@@ -77,9 +82,15 @@ class CeleryEngine(Engine):
         *,
         deadline: float | None = None,
         dry_run: bool = False,
+        approval: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         spec = self.pack.action(action)
         self.validate_inputs(spec, inputs)  # raises InputError here: nothing is sent
+        # Fresh per attempt: a step's retry is a new task, a redelivery keeps its id.
+        task_id = str(uuid.uuid4())
+        refusal = signing.approval_refusal(spec, approval, dry_run)
+        if refusal is not None:  # a worker would refuse it: say so before sending
+            raise errors.TaskRefused(task_id, refusal)
         if deadline is not None:
             timeout: float | None = deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
@@ -87,15 +98,18 @@ class CeleryEngine(Engine):
             wait = float(timeout or 0) + self.settings.queue_margin
         else:
             timeout, wait = None, self.settings.result_timeout
-        # Fresh per attempt: a step's retry is a new task, a redelivery keeps its id.
-        task_id = str(uuid.uuid4())
+        args = signing.sign(
+            self._task_key,
+            task_id,
+            spec.name,
+            inputs or {},
+            timeout=timeout,
+            dry_run=dry_run,
+            lifetime=wait,
+            approval=approval,
+        )
         try:
-            pending = self.app.send_task(
-                TASK_NAME,
-                args=[spec.name, dict(inputs or {}), timeout, dry_run],
-                task_id=task_id,
-                expires=wait,
-            )
+            pending = self.app.send_task(TASK_NAME, args=args, task_id=task_id, expires=wait)
         except (OperationalError, redis.exceptions.ConnectionError) as exc:
             raise _unreachable(self.settings.broker, exc) from None
         try:

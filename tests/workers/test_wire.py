@@ -23,6 +23,7 @@ SAMPLES: dict[type[errors.SoarpackError], errors.SoarpackError] = {
         [errors.FieldError("/limit", "maximum", "too big"), errors.FieldError("", "type", "x")],
     ),
     errors.ConfigError: errors.ConfigError("no setting", hint="set it"),
+    errors.TaskRefused: errors.TaskRefused("task-1", "its signature does not match"),
     errors.PackError: errors.PackError([("manifest.yaml", "broken"), ("a.py", "missing")]),
     errors.PlaybookError: errors.PlaybookError("cannot go on"),
     errors.PlaybookInvalid: errors.PlaybookInvalid(
