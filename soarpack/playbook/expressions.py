@@ -24,6 +24,7 @@ from jmespath import exceptions as jp_errors
 from jmespath.parser import ParsedResult
 
 from soarpack.errors import ExpressionError
+from soarpack.playbook.functions import options
 
 _MARKER = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _OPEN = "${{"
@@ -40,7 +41,7 @@ class Expression:
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
         try:
-            return self.parsed.search(scope)
+            return self.parsed.search(scope, options=options())
         except jp_errors.JMESPathError as exc:
             raise ExpressionError(_plain(exc), expression=self.text) from None
 
