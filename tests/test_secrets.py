@@ -8,8 +8,7 @@ import io
 import json
 import logging
 import random
-import re
-from urllib.parse import quote, quote_plus, unquote, unquote_plus
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from soarpack.redact import MASK, RedactingFormatter, redact, redact_data, regis
 from soarpack.sandbox.echo import echoed_forms
 from tests.conftest import CANARY, EngineFactory, transport_for
 from tests.lacework_edge.helpers import BASE, JWT, lacework_engine, login_route
+from tests.secret_search import leaks
 
 FORMS = [CANARY, quote(CANARY, safe=""), base64.b64encode(CANARY.encode()).decode().rstrip("=")]
 
@@ -76,32 +76,8 @@ def _echoes(secret: str) -> dict[str, str]:
     }
 
 
-def _core_forms(secret: str) -> list[str]:
-    """What must not survive: the secret, its hex, and the base64 core at every alignment."""
-    raw = secret.encode()
-    found = {secret.lower(), raw.hex()}
-    for pad in range(3):
-        text = base64.b64encode(b"\0" * pad + raw).decode()
-        found.add(text[pad + 2 : -4])
-    return sorted(found)
-
-
 def _leaked(secret: str, text: str) -> list[str]:
-    """The forms of `secret` still readable in `text` once decoded every way a reader could."""
-    views = {text}
-    for _ in range(2):
-        views |= {
-            decode(v)
-            for v in views
-            for decode in (unquote, unquote_plus, html.unescape, _json_unescape)
-        }
-    flat = {re.sub(r"\s+", "", v) for v in views}
-    return [f for f in _core_forms(secret) if any(f in v or f in v.lower() for v in flat)]
-
-
-def _json_unescape(text: str) -> str:
-    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
-    return text.replace("\\/", "/").replace("\\n", "\n").replace("\\r", "\r")
+    return leaks(secret, text)
 
 
 @pytest.mark.parametrize("secret", [CANARY, ESCAPED], ids=["plain", "escaped"])
