@@ -39,7 +39,7 @@ def register_secret(value: str | None) -> None:
         before = len(_secrets)
         _secrets.update(whole_forms(value))
         if len(_secrets) != before:
-            _pattern = compile_matcher(_secrets)
+            _pattern = compile_matcher(_secrets, _pattern)
 
 
 def forget_all_secrets() -> None:
@@ -59,15 +59,39 @@ def redact(text: str) -> str:
 
 
 def redact_data(value: Any) -> Any:
-    """A copy of JSON-like `value` with every string redacted (keys included)."""
-    if _pattern is None:
+    """A copy of JSON-like `value` with every string redacted (keys included); `value`
+    itself when it holds no secret."""
+    matcher = _pattern
+    if matcher is None:
         return value
+    # One test over all the strings at once: most results hold no secret, and testing
+    # each of thousands of short strings alone costs more than the test itself.
+    texts: list[str] = []
+    _strings(value, texts)
+    if not matcher.found_in("\0".join(texts)):
+        return value
+    return _redacted(value)
+
+
+def _strings(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            into.append(str(key))
+            _strings(item, into)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, into)
+
+
+def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {redact(str(k)): redact_data(v) for k, v in value.items()}
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
+        return [_redacted(v) for v in value]
     return value
 
 

@@ -15,9 +15,10 @@ bodies, logs and proxies' pages, all matched here:
   with spaces or tabs around it, as a wrapped message or a MIME-wrapped base64 leaves it.
 
 Letters and digits are matched only as themselves: no encoder escapes them, and that is
-what the quick test relies on. Every match holds the longest letter-and-digit run of its
-form, in order and whole once line-break whitespace is removed, so a text whose lowercased
-copy holds none of those runs cannot hold a secret, and the regex does not run on it.
+what keeps texts without a secret cheap. Every match of a form holds its longest
+letter-and-digit run, in order and whole once lowercased and stripped of line breaks;
+a piece of that run is the form's key. A text holding no key is left at once (one small
+regex over its folded copy), and a form's own regex runs only on a text holding its key.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import html.entities
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 # Shorter forms would mask ordinary words; no real token is this short.
 MIN_FORM_LENGTH = 6
@@ -44,35 +46,65 @@ _LINE_SPACE = str.maketrans("", "", " \t\r\n")
 # engine skips to the keys' first characters, so rare ones keep it skipping.
 _RARITY = {c: i for i, c in enumerate("qjzxkvwybfgpmhduclsnrtioae9876543210")}
 _KEY_LENGTH = 8
+# Past this many characters a text is searched for each first character of the keys apart.
+_LONG_TEXT = 1024
 
 
 @dataclass(frozen=True)
 class SecretMatcher:
-    """The compiled forms of a set of secrets."""
+    """The forms of a set of secrets, each behind the key that must be present for it."""
 
-    pattern: re.Pattern[str]
-    # Lowercased letter-and-digit runs, one of which every match holds; None when some
-    # form has no such run (then every text is searched).
+    # Longest first, so a form holding another is masked whole.
+    forms: tuple[str, ...]
+    # Form -> its key (a lowercased piece of a letter-and-digit run); "" when it has none.
+    keys: dict[str, str]
+    # Any key: the one test a text without a secret has to pass. None: some form has no
+    # key, so every text is searched.
     quick: re.Pattern[str] | None
+    # The same keys, one regex per first character, for long texts: a regex that starts
+    # with one literal character scans for it fast, one with a choice of first characters
+    # does not. On a short text the fixed cost of several searches is what counts.
+    quick_long: tuple[re.Pattern[str], ...]
+    # Each form's regex, compiled the first time a text may hold it: one regex for all
+    # forms is slow to compile and slow to run, and most forms never show up.
+    compiled: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False)
 
-    def may_hold(self, text: str) -> bool:
-        """False only when `text` certainly holds no form of any secret."""
+    def found_in(self, text: str) -> tuple[str, ...]:
+        """The forms whose key `text` holds: none means it holds no secret at all."""
         if self.quick is None:
-            return True
+            return self.forms
         folded = text.lower()
-        if "\\" in folded:
-            # Escaped line breaks (raw JSON) as real ones. This can eat the first
-            # character of a run right after a backslash: no key starts a run with n or r.
-            folded = folded.replace("\\n", "\n").replace("\\r", "\r")
-        if "\n" in folded:
-            folded = folded.translate(_LINE_SPACE)
-        return self.quick.search(folded) is not None
+        if "\\" in folded or "\n" in folded:
+            folded = _unbroken(folded)
+        if len(folded) > _LONG_TEXT:
+            if not any(key.search(folded) for key in self.quick_long):
+                return ()
+        elif self.quick.search(folded) is None:
+            return ()
+        return tuple(form for form in self.forms if self.keys[form] in folded)
 
     def sub(self, mask: str, text: str) -> str:
         """`text` with every form of every secret replaced by `mask`."""
-        if len(text) < MIN_FORM_LENGTH or not self.may_hold(text):
+        if len(text) < MIN_FORM_LENGTH:
             return text
-        return self.pattern.sub(mask, text)
+        for form in self.found_in(text):
+            pattern = self.compiled.get(form)
+            if pattern is None:
+                pattern = self.compiled.setdefault(form, _compile(form))
+            text = pattern.sub(mask, text)
+        return text
+
+
+def _unbroken(folded: str) -> str:
+    """`folded` with line breaks (real, or escaped as in raw JSON) and the spaces and
+    tabs around them removed, so a run split across lines is whole again."""
+    if "\\" in folded:
+        # This can eat the first character of a run right after a backslash: no key
+        # starts a run with n or r.
+        folded = folded.replace("\\n", "\n").replace("\\r", "\r")
+    if "\n" in folded:
+        folded = folded.translate(_LINE_SPACE)
+    return folded
 
 
 def whole_forms(secret: str) -> set[str]:
@@ -89,30 +121,43 @@ def whole_forms(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_FORM_LENGTH}
 
 
-def compile_matcher(forms: Iterable[str]) -> SecretMatcher:
-    """One regex for all `forms` (longest first, so a form holding another is masked whole)."""
-    ordered = sorted(set(forms), key=lambda form: (-len(form), form))
-    # Grouped by first character: the engine tries each group at each position, so
-    # fewer groups is what keeps a text that holds a secret quick to mask.
-    groups: dict[str, list[str]] = {}
-    for form in ordered:
-        groups.setdefault(form[0].lower(), []).append(form[1:])
-    pattern = re.compile(
-        "|".join(
-            _char(first) + _BREAK + "(?:" + "|".join(_join(rest) for rest in rests) + ")"
-            for first, rests in groups.items()
-        ),
-        re.IGNORECASE | re.ASCII,
-    )
-    keys = {_key(form) for form in ordered}
-    quick = None
-    if "" not in keys:
-        quick = re.compile("|".join(sorted(keys, key=lambda k: (-len(k), k))))
-    return SecretMatcher(pattern, quick)
+def compile_matcher(forms: Iterable[str], reuse: SecretMatcher | None = None) -> SecretMatcher:
+    """The matcher for `forms`; the regexes `reuse` already compiled are kept."""
+    ordered = tuple(sorted(set(forms), key=lambda form: (-len(form), form)))
+    keys = {form: _key(form) for form in ordered}
+    quick: re.Pattern[str] | None = None
+    quick_long: tuple[re.Pattern[str], ...] = ()
+    if "" not in keys.values():
+        quick = re.compile(_trie(keys.values()))
+        by_first: dict[str, list[str]] = {}
+        for key in sorted(set(keys.values())):
+            by_first.setdefault(key[0], []).append(key)
+        quick_long = tuple(re.compile(_trie(group)) for group in by_first.values())
+    kept = {f: p for f, p in reuse.compiled.items() if f in keys} if reuse is not None else {}
+    return SecretMatcher(ordered, keys, quick, quick_long, kept)
 
 
-def _join(chars: str) -> str:
-    return _BREAK.join(_char(c) for c in chars)
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, branching one character at a time: at each
+    position the engine then tries one branch, not one per word."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""  # a word ends here: a longer one adds nothing to "any word"
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(tree)
+
+
+def _compile(form: str) -> re.Pattern[str]:
+    return re.compile(_BREAK.join(_char(c) for c in form), re.IGNORECASE | re.ASCII)
 
 
 def _key(form: str) -> str:
