@@ -24,8 +24,6 @@ regex over its folded copy), and a form's own regex runs only on a text holding 
 from __future__ import annotations
 
 import base64
-import html.entities
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -181,14 +179,13 @@ def _char(char: str) -> str:
         char,
         "".join(f"%{b:02x}" for b in utf8),
         "".join(f"%25{b:02x}" for b in utf8),
-        json.dumps(char)[1:-1],
         "".join(f"\\u{unit:04x}" for unit in _utf16_units(char)),
         *(f"&{name}" for name in _entity_names().get(char, ())),
     }
     if char == " ":
         literal |= {"+", "%2b"}
-    if char == "/":
-        literal.add("\\/")
+    if char in '/"\\':
+        literal.add("\\" + char)  # JSON's short escapes: \/ \" \\
     parts = [re.escape(form) for form in sorted(literal, key=lambda f: (-len(f), f))]
     parts += [f"&#0*{ord(char)};", f"&#x0*{ord(char):x};"]
     return "(?:" + "|".join(parts) + ")"
@@ -202,6 +199,8 @@ def _utf16_units(char: str) -> list[int]:
 @cache
 def _entity_names() -> dict[str, tuple[str, ...]]:
     """HTML5 entity names by the character they stand for (`+` -> `plus;`)."""
+    import html.entities  # a large table, needed only once a secret has to be masked
+
     names: dict[str, list[str]] = {}
     for name, text in html.entities.html5.items():
         if len(text) == 1:
