@@ -236,3 +236,17 @@ def test_vendor_echoing_the_token_is_masked(make_engine: EngineFactory) -> None:
     with pytest.raises(errors.AuthenticationError) as caught:
         make_engine(transport_for(router)).invoke("netskope.clients.list", {})
     assert_clean(str(caught.value) + str(caught.value.to_dict()))
+
+
+def test_redact_data_masks_a_secret_anywhere_and_returns_clean_data_as_is() -> None:
+    register_secret(ESCAPED)
+    clean = {"alerts": [{"user": "a@example.com", "count": 1}], "note": "line\nbreak \\n"}
+    assert redact_data(clean) is clean
+    dirty = {
+        "alerts": [{"user": "a@example.com"}, {"msg": f"token {quote(ESCAPED.lower())}"}],
+        ESCAPED: ("kept",),
+    }
+    assert redact_data(dirty) == {
+        "alerts": [{"user": "a@example.com"}, {"msg": f"token {MASK}"}],
+        MASK: ["kept"],
+    }
