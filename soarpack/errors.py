@@ -251,19 +251,24 @@ class ConnectionFailed(TransportError):
 
 @dataclass(frozen=True, order=True)
 class PlaybookProblem:
-    """One problem found in a playbook: where (file, line, step, field) and what."""
+    """One problem found in a playbook: where (file, line, step, field) and what.
+
+    A `warning` is a risk the playbook may mean to take: it is shown, but the playbook runs.
+    """
 
     file: str
     line: int
     step: str
     field: str
     message: str
+    level: str = "error"  # or "warning"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         step = f" step {self.step}:" if self.step else ""
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{step}{field} {self.message}"
+        level = " warning:" if self.level == "warning" else ""
+        return f"{where}:{level}{step}{field} {self.message}"
 
 
 class PlaybookError(SoarpackError):

@@ -6,35 +6,28 @@ boundaries where text leaves the process (log formatter, error rendering, result
 and journal serialization) call `redact` / `redact_data`; nothing else needs to
 think about it.
 
-Each secret is matched as written, URL-encoded, and base64-encoded (alone and as
-the password half of HTTP basic credentials), because those are the forms in which
-a token ends up in URLs and headers.
+Each secret is matched in every form a vendor may echo it in: as written, URL- and
+double-URL-encoded, HTML- and JSON-escaped, hex, base64 (alone and inside the base64
+of a longer text such as basic credentials), in any letter case and split across a
+line break (`secret_forms.py` says how, and how texts without a secret stay cheap).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 import threading
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from soarpack.secret_forms import MIN_FORM_LENGTH, SecretMatcher, compile_matcher, whole_forms
 
 MASK = "***"
 # Shorter values would mask ordinary words; no real token is this short.
-_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_LENGTH = MIN_FORM_LENGTH
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
-
-
-def _variants(secret: str) -> set[str]:
-    raw = secret.encode()
-    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
-    forms.add(base64.b64encode(raw).decode().rstrip("="))
-    forms.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
-    return {f for f in forms if len(f) >= _MIN_SECRET_LENGTH}
+# Swapped whole, so a reader on another thread sees one consistent matcher.
+_pattern: SecretMatcher | None = None
 
 
 def register_secret(value: str | None) -> None:
@@ -44,11 +37,9 @@ def register_secret(value: str | None) -> None:
         return
     with _lock:
         before = len(_secrets)
-        _secrets.update(_variants(value))
+        _secrets.update(whole_forms(value))
         if len(_secrets) != before:
-            # Longest first, so a secret that contains another is masked whole.
-            ordered = sorted(_secrets, key=len, reverse=True)
-            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            _pattern = compile_matcher(_secrets, _pattern)
 
 
 def forget_all_secrets() -> None:
@@ -68,15 +59,39 @@ def redact(text: str) -> str:
 
 
 def redact_data(value: Any) -> Any:
-    """A copy of JSON-like `value` with every string redacted (keys included)."""
-    if _pattern is None:
+    """A copy of JSON-like `value` with every string redacted (keys included); `value`
+    itself when it holds no secret."""
+    matcher = _pattern
+    if matcher is None:
         return value
+    # One test over all the strings at once: most results hold no secret, and testing
+    # each of thousands of short strings alone costs more than the test itself.
+    texts: list[str] = []
+    _strings(value, texts)
+    if not matcher.found_in("\0".join(texts)):
+        return value
+    return _redacted(value)
+
+
+def _strings(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            into.append(str(key))
+            _strings(item, into)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, into)
+
+
+def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {redact(str(k)): redact_data(v) for k, v in value.items()}
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
+        return [_redacted(v) for v in value]
     return value
 
 

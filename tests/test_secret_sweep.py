@@ -1,17 +1,19 @@
 """Secret-leak sweep: canary secrets in every secret setting, every failure path, every
-place output goes; no canary may appear anywhere, plain, URL-encoded or base64.
+place output goes; no canary may appear anywhere, in any form (`tests/secret_search.py`
+decodes each output every way a reader could before looking).
 
 Covered: the demo (in-process, its output and journals), the CLI's error paths as
 subprocesses (bad input, auth failure, 429, 5xx, a failing ingest, a failing playbook;
 stdout, stderr with --debug tracebacks and DEBUG logs), the HTTP server's answers
 (bodies and headers) and its logs on the same paths and for a failing run, every file
 under the state and runs folders (journals, checkpoints, ingest output), and in-process
-exception reprs.
+exception reprs. A fake vendor (the sandbox's `echo_credential` fault) quotes back the
+credential it was sent in every form vendors echo: a configured token through the CLI
+and a read-only key's HTTP answer, and a JWT obtained at run time through the CLI.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import os
@@ -19,7 +21,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from soarpack.schemas import SECRET_KEY
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
 from tests.conftest import REPO
+from tests.secret_search import leaks
 
 # The sandbox's one accepted credential, and ones it refuses (auth failure paths).
 GOOD = "CANARY-good-5d1e9a7c3b"
@@ -44,17 +46,6 @@ JWT = "CANARY-jwt-3c7a9e1f5b"
 ACCESS = "CANARY-access-6e2b8d4f0a"
 DEMO = "CANARY-demo-9f1b3d5e7c"
 CANARIES = (GOOD, REFUSED, JWT, ACCESS, DEMO)
-
-
-def forms(canary: str) -> list[str]:
-    """The canary as it could leak: plain, URL-encoded, and base64 at each alignment."""
-    found = {canary, quote(canary, safe=""), quote(canary)}
-    for pad in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            text = encode(b"\0" * pad + canary.encode()).decode()
-            # Drop the characters that mix in the padding bytes or the end.
-            found.add(text[(pad * 4 + 2) // 3 + 1 : -4])
-    return sorted(found)
 
 
 def test_no_canary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,10 +92,10 @@ def test_no_canary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             "SOARPACK_LACEWORK_EDGE_JWT": JWT,
         }
 
-        def cli(label: str, *args: str, **extra: str) -> None:
+        def cli(label: str, *args: str, **extra: str | None) -> None:
             done = subprocess.run(
                 [sys.executable, "-m", "soarpack", "--debug", "--log-level", "DEBUG", *args],
-                env={**env, **extra},
+                env={k: v for k, v in {**env, **extra}.items() if v is not None},
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -142,6 +133,19 @@ def test_no_canary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             ingest,
             SOARPACK_NETSKOPE_V2_TOKEN=REFUSED,
         )
+        # The careless vendor: a configured token, then a JWT the CLI obtains at run time
+        # (no JWT configured: the API key is exchanged for one first).
+        sandbox.faults.push({"echo_credential": True}, count=3)
+        cli("echo netskope token", *alerts)
+        sandbox.faults.clear()
+        sandbox.lacework_edge.faults.push({"echo_credential": True}, match="accounts.get")
+        cli(
+            "echo lacework runtime jwt",
+            "invoke",
+            "lacework_edge.connection.test",
+            SOARPACK_LACEWORK_EDGE_JWT=None,
+        )
+        sandbox.lacework_edge.faults.clear()
         cli(
             "failing playbook",
             "run",
@@ -169,14 +173,20 @@ def test_no_canary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             captured[str(path.relative_to(tmp_path))] = path.read_bytes().decode("utf-8", "replace")
     assert any(k.startswith("runs") for k in captured), "the playbook journal was swept"
 
-    leaks = [
-        (where, canary, form)
+    # What the fake vendor quoted back: the configured token, and a JWT issued at run time.
+    echoed = set(sandbox.faults.echoed) | set(sandbox.lacework_edge.faults.echoed)
+    assert GOOD in echoed and JWT in echoed
+    runtime = echoed - set(CANARIES)
+    assert runtime, "a JWT obtained at run time was echoed"
+    found = [
+        (where, secret, form)
         for where, text in captured.items()
-        for canary in CANARIES
-        for form in forms(canary)
-        if form in text
+        for secret in (*CANARIES, *sorted(runtime))
+        for form in leaks(secret, text)
     ]
-    assert leaks == [], leaks
+    assert found == [], found
+    echoes = [k for k in captured if "echo" in k]
+    assert all("***" in captured[k] for k in echoes), "each echo reached an output, masked"
 
 
 def server_answers(
@@ -184,14 +194,15 @@ def server_answers(
 ) -> dict[str, str]:
     """The action server on the same failure paths: every answer and every log line."""
     folder.mkdir()
-    key = new_key()
+    key, reader = new_key(), new_key()
     config = folder / "server.yaml"
     scope = {"side_effects": ["read", "write", "destructive"], "playbooks": ["*"]}
+    read_only = {"id": "reader", "sha256": hash_key(reader), "side_effects": ["read"]}
     config.write_text(
         yaml.safe_dump(
             {
                 "server": {
-                    "keys": [{"id": "sweep", "sha256": hash_key(key), **scope}],
+                    "keys": [{"id": "sweep", "sha256": hash_key(key), **scope}, read_only],
                     "runs_dir": str(folder / "runs"),
                     "action_timeout": 10,
                 }
@@ -217,8 +228,10 @@ def server_answers(
             ) as client,
         ):
 
-            def call(label: str, route: str, body: object) -> httpx.Response:
-                answer = client.post(route, json=body)
+            def call(label: str, route: str, body: object, as_key: str = key) -> httpx.Response:
+                answer = client.post(
+                    route, json=body, headers={"Authorization": f"Bearer {as_key}"}
+                )
                 headers = "\n".join(f"{k}: {v}" for k, v in answer.headers.multi_items())
                 found[f"server {label}"] = f"{answer.status_code}\n{headers}\n{answer.text}"
                 return answer
@@ -229,6 +242,15 @@ def server_answers(
             sandbox.faults.push({"status": 429, "retry_after": 0}, count=3)
             call("429", alerts, {"timeperiod": 3600})
             sandbox.faults.clear()
+            # A read-only key's answer when the vendor echoes the token, or the JWT.
+            sandbox.faults.push({"echo_credential": True}, count=3)
+            call("echo netskope, read-only key", alerts, {"timeperiod": 3600}, reader)
+            sandbox.faults.clear()
+            sandbox.lacework_edge.faults.push({"echo_credential": True}, match="accounts.get")
+            call(
+                "echo lacework, read-only key", "/actions/lacework_edge.connection.test", {}, reader
+            )
+            sandbox.lacework_edge.faults.clear()
             sandbox.faults.push({"status": 500}, count=50)
             call("5xx", alerts, {"timeperiod": 3600})
             run = call(

@@ -6,6 +6,9 @@ to reach Python objects, so an expression can only select and compare data.
     compile_value(value)  ->  the playbook value with every `${{ }}` string compiled
     resolve(compiled, scope)  ->  plain data: a whole-value expression keeps its type
 
+Besides JMESPath's built-in functions, expressions may call ours (`functions.py`:
+`netskope_quote()`, a value as a Netskope query literal).
+
 Only strings written in the playbook file are compiled. What an expression returns
 is inserted as data and never looked at again, so a vendor's alert title that holds
 `${{ x }}`, `{{ x }}` or `<% x %>` stays the literal text it is.
@@ -24,6 +27,7 @@ from jmespath import exceptions as jp_errors
 from jmespath.parser import ParsedResult
 
 from soarpack.errors import ExpressionError
+from soarpack.playbook.functions import options
 
 _MARKER = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _OPEN = "${{"
@@ -40,7 +44,7 @@ class Expression:
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
         try:
-            return self.parsed.search(scope)
+            return self.parsed.search(scope, options=options())
         except jp_errors.JMESPathError as exc:
             raise ExpressionError(_plain(exc), expression=self.text) from None
 

@@ -18,6 +18,7 @@ from soarpack.errors import ExpressionError, PlaybookInvalid, PlaybookProblem
 from soarpack.pack import Pack
 from soarpack.playbook.expressions import Template, compile_value, has_expression, templates
 from soarpack.playbook.model import CompiledStep, Playbook, Source, read_source
+from soarpack.playbook.query_check import WARNING, query_warnings
 
 SCHEMA_FILE = "playbook.schema.json"
 STEP_FIELDS = ("outputs", "result", "status", "error", "items")
@@ -41,33 +42,36 @@ def find_playbook(
 def load_playbook(
     name_or_path: str | os.PathLike[str], pack: Pack, *, text: str | None = None
 ) -> Playbook:
-    """Read and check a playbook; PlaybookInvalid lists every problem found."""
-    path = find_playbook(name_or_path, pack)
-    source = read_source(path, text)
-    problems = list(_schema_problems(source, pack))
-    if problems:
+    """Read and check a playbook; PlaybookInvalid lists every problem found (warnings
+    alone do not stop it)."""
+    playbook, problems = _checked(name_or_path, pack, text)
+    if playbook is None or any(p.level != WARNING for p in problems):
         raise PlaybookInvalid(problems)
-    try:
-        playbook: Playbook | None = Playbook.build(source)
-    except ExpressionError:
-        playbook = None  # find every bad expression, each with its line
-    if playbook is None:
-        problems = list(_expression_problems(source))
-    else:
-        problems = list(_Checker(playbook, pack).problems())
-    if problems:
-        raise PlaybookInvalid(problems)
-    assert playbook is not None
     return playbook
 
 
 def validate_playbook(name_or_path: str | os.PathLike[str], pack: Pack) -> list[PlaybookProblem]:
-    """Every problem in the playbook (empty when it may run)."""
+    """Every problem in the playbook, warnings included (none: it may run as it is)."""
     try:
-        load_playbook(name_or_path, pack)
+        return _checked(name_or_path, pack, None)[1]
     except PlaybookInvalid as exc:
         return exc.problems
-    return []
+
+
+def _checked(
+    name_or_path: str | os.PathLike[str], pack: Pack, text: str | None
+) -> tuple[Playbook | None, list[PlaybookProblem]]:
+    path = find_playbook(name_or_path, pack)
+    source = read_source(path, text)
+    problems = list(_schema_problems(source, pack))
+    if problems:
+        return None, problems
+    try:
+        playbook = Playbook.build(source)
+    except ExpressionError:
+        # find every bad expression, each with its line
+        return None, list(_expression_problems(source))
+    return playbook, _Checker(playbook, pack).problems()
 
 
 def _schema_problems(source: Source, pack: Pack) -> Iterator[PlaybookProblem]:
@@ -143,13 +147,14 @@ class _Checker:
                 self._check_target(step)
                 self._check_references(step)
                 self._check_approval(step)
+                self._check_query_quoting(step)
             self._check_outputs()
         return sorted(self.found)
 
     # -- helpers ---------------------------------------------------------------------
-    def _add(self, pointer: str, step: str, field: str, message: str) -> None:
+    def _add(self, pointer: str, step: str, field: str, message: str, level: str = "error") -> None:
         line = self.playbook.source.line(pointer)
-        self.found.append(PlaybookProblem(self.file, line, step, field, message))
+        self.found.append(PlaybookProblem(self.file, line, step, field, message, level))
 
     def _at(self, step: CompiledStep, field: str = "") -> str:
         pointer = f"/steps/{step.index}"
@@ -259,6 +264,10 @@ class _Checker:
                 f"{step.spec.action} is destructive: add an `approval` (prompt, timeout) "
                 f"or `{_ACK}` to say none is needed",
             )
+
+    def _check_query_quoting(self, step: CompiledStep) -> None:
+        for field, message in query_warnings(step.with_, self.playbook.inputs):
+            self._add(self._at(step, field), step.id, field, message, WARNING)
 
     # -- references ------------------------------------------------------------------
     def _check_references(self, step: CompiledStep) -> None:

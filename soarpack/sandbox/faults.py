@@ -11,6 +11,8 @@ Fault shapes (a plain dict, as it arrives in the admin endpoint's JSON):
     {"malformed": true}                 200 whose body is cut-off JSON
     {"html": true}                      200 with an HTML error page
     {"delay": 1.5}                      sleep, then answer normally
+    {"echo_credential": true}           400 whose message quotes back the request's
+                                        credential in every form vendors echo (`echo.py`)
 
 `delay` may be combined with one of the others (slow, then failing).
 """
@@ -27,6 +29,8 @@ from typing import Any
 import anyio
 from starlette.responses import JSONResponse, Response
 
+from soarpack.sandbox.echo import echo_response
+
 Fault = dict[str, Any]
 
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -34,8 +38,8 @@ FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 # A delay longer than this is almost certainly a typo (ms for s) and would hang a test run.
 MAX_DELAY_SECONDS = 120.0
-_KNOWN_KEYS = frozenset({"status", "retry_after", "malformed", "html", "delay"})
-_OUTCOME_KEYS = ("status", "malformed", "html")
+_KNOWN_KEYS = frozenset({"status", "retry_after", "malformed", "html", "delay", "echo_credential"})
+_OUTCOME_KEYS = ("status", "malformed", "html", "echo_credential")
 
 _REASONS = {
     429: "API rate limit exceeded",
@@ -67,7 +71,7 @@ def validate_fault(fault: Any) -> Fault:
     if len(outcomes) > 1:
         raise ValueError(f"a fault can have only one of: {', '.join(_OUTCOME_KEYS)}")
     if not outcomes and fault.get("delay") is None:
-        raise ValueError("a fault needs one of: status, malformed, html, delay")
+        raise ValueError("a fault needs one of: status, malformed, html, echo_credential, delay")
     clean: Fault = {}
     if "status" in outcomes:
         status = fault["status"]
@@ -82,7 +86,7 @@ def validate_fault(fault: Any) -> Fault:
         if clean.get("status") not in _RETRY_AFTER_STATUSES:
             raise ValueError("retry_after only goes with status 429 or 503")
         clean["retry_after"] = _number(retry_after, "retry_after", 3600.0)
-    for flag in ("malformed", "html"):
+    for flag in ("malformed", "html", "echo_credential"):
         if flag in outcomes:
             if fault[flag] is not True:
                 raise ValueError(f"{flag} must be true")
@@ -107,6 +111,8 @@ class FaultSwitches:
         # Tests push from their own thread while the server's loop takes in another.
         self._lock = threading.Lock()
         self._queue: deque[Fault] = deque()
+        # What echo_credential faults quoted back: a sweep searches every output for them.
+        self.echoed: list[str] = []
 
     def push(self, fault: Fault, count: int = 1) -> None:
         """Queue `fault` for the next `count` requests (after any already queued)."""
@@ -152,10 +158,13 @@ class FaultLook:
 NETSKOPE_LOOK = FaultLook(_REASONS, _HTML_PAGE, _MALFORMED_BODY)
 
 
-async def apply_fault(fault: Fault, look: FaultLook = NETSKOPE_LOOK) -> Response | None:
+async def apply_fault(
+    fault: Fault, look: FaultLook = NETSKOPE_LOOK, credential: str | None = None
+) -> Response | None:
     """Act out `fault`: sleep for its delay, then return the response it forces.
 
-    None means the request should be handled normally (a pure delay).
+    None means the request should be handled normally (a pure delay). `credential` is
+    what the request authenticated with, for `echo_credential`.
     """
     delay = fault.get("delay")
     if delay:
@@ -173,4 +182,6 @@ async def apply_fault(fault: Fault, look: FaultLook = NETSKOPE_LOOK) -> Response
         return Response(look.malformed_body, status_code=200, media_type="application/json")
     if fault.get("html"):
         return Response(look.html_page, status_code=200, media_type="text/html")
+    if fault.get("echo_credential"):
+        return echo_response(credential)
     return None

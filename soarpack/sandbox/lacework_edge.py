@@ -185,7 +185,10 @@ async def _answer(
     fault = tenant.faults.take(op.name)
     if fault is not None:
         entry["fault"] = fault
-        forced = await apply_edge_fault(fault)
+        sent = credential(tenant, request.headers)
+        if fault.get("echo_credential") and sent:
+            tenant.faults.echoed.append(sent)
+        forced = await apply_edge_fault(fault, sent)
         if forced is not None:
             return forced
     try:

@@ -8,6 +8,7 @@ A fault is queued for the next request, or for the next request of one action
     {"html": true}                    200 with a proxy's HTML error page
     {"drop": true}                    the connection drops mid-answer
     {"delay": 1.5}                    sleep, then answer normally (combines with the others)
+    {"echo_credential": true}         400 quoting back the request's JWT or key in every form
 
 Errors answer the vendor's error body, `{"message": "..."}`. A dropped connection starts
 a 200 answer, sends a few bytes and breaks off: over loopback the client sees the peer
@@ -88,6 +89,8 @@ class EdgeFaults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: deque[tuple[str | None, Fault]] = deque()
+        # What echo_credential faults quoted back (the JWT a login issued, say).
+        self.echoed: list[str] = []
 
     def push(self, fault: Fault, count: int = 1, *, match: str | None = None) -> None:
         """Queue `fault` for the next `count` requests (of action `match`, if given)."""
@@ -126,6 +129,7 @@ class EdgeFaults:
 _EDGE_LOOK = FaultLook(_REASONS, _HTML_PAGE, _MALFORMED_BODY, dropped=DroppedConnection)
 
 
-async def apply_edge_fault(fault: Fault) -> Response | None:
-    """Act out `fault`: its delay, then the answer it forces (None: answer normally)."""
-    return await apply_fault(fault, _EDGE_LOOK)
+async def apply_edge_fault(fault: Fault, credential: str | None = None) -> Response | None:
+    """Act out `fault`: its delay, then the answer it forces (None: answer normally).
+    `credential` is the one the request carried, for `echo_credential`."""
+    return await apply_fault(fault, _EDGE_LOOK, credential)

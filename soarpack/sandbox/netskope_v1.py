@@ -254,7 +254,11 @@ async def _answer(
     fault = state.faults.take()
     if fault is not None:
         entry["fault"] = fault
-        forced = await apply_fault(fault)
+        sent = {**query, **body}.get("token")
+        sent = sent if isinstance(sent, str) else None
+        if fault.get("echo_credential") and sent:
+            state.faults.echoed.append(sent)
+        forced = await apply_fault(fault, credential=sent)
         if forced is not None:
             return forced
     if body_error is not None:

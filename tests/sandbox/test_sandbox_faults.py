@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from soarpack.sandbox import SandboxState
+from soarpack.sandbox.echo import echoed_forms
 from soarpack.sandbox.faults import FaultSwitches
-from tests.sandbox.sandbox_helpers import call, data
+from tests.sandbox.sandbox_helpers import TOKEN, call, data
 
 
 def push(http: httpx.Client, fault: dict[str, Any], count: int = 1) -> None:
@@ -86,6 +87,23 @@ def test_delay_combines_with_a_status(client: httpx.Client) -> None:
     started = time.monotonic()
     assert call(client, "clients").status_code == 503
     assert time.monotonic() - started >= 0.1
+
+
+def test_echo_credential_quotes_back_the_token_in_every_form(
+    client: httpx.Client, state: SandboxState
+) -> None:
+    push(client, {"echo_credential": True})
+    response = call(client, "clients")
+    assert response.status_code == 400
+    message = response.json()["message"]
+    forms = echoed_forms(TOKEN)
+    assert message.splitlines()[0] == "request refused; credential received:"
+    for name, form in forms.items():
+        assert f"{name}: {form}" in message
+    assert forms["html numeric entities"].count("&#45;") == TOKEN.count("-")
+    assert forms["split across a line break"].replace("\r\n    ", "") == TOKEN
+    assert state.faults.echoed == [TOKEN]
+    assert call(client, "clients").status_code == 200  # one-shot, as every fault
 
 
 def test_count_applies_a_fault_to_the_next_n_requests_in_order(client: httpx.Client) -> None:
