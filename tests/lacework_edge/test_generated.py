@@ -194,7 +194,7 @@ def test_the_converter_refuses_a_destructive_operation_without_targets(tmp_path:
     assert without != table
     edited = tmp_path / "ops.yaml"
     edited.write_text(without, encoding="utf-8")
-    with pytest.raises(SystemExit, match="devices.delete is destructive: give it targets"):
+    with pytest.raises(SystemExit, match=r"devices\.delete is destructive: give it targets"):
         convert.convert(table_path=edited)
 
 
@@ -208,5 +208,5 @@ def test_the_converter_refuses_a_row_without_a_reason(tmp_path: Path) -> None:
     assert without != table
     edited = tmp_path / "ops.yaml"
     edited.write_text(without, encoding="utf-8")
-    with pytest.raises(SystemExit, match="devices.delete: needs a side effect"):
+    with pytest.raises(SystemExit, match=r"devices\.delete: needs a side effect"):
         convert.convert(table_path=edited)
