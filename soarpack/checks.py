@@ -128,6 +128,34 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
             if tag not in semantic_types:
                 problems.append((f"{where}.{part}{pointer}", f"unknown {SEMANTIC_KEY} {tag!r}"))
     problems += _verify_problems(pack, action, f"{where}.verify")
+    problems += _target_problems(pack, action, f"{where}.input")
+    return problems
+
+
+def _target_problems(pack: Pack, action: ActionSpec, where: str) -> list[Problem]:
+    """A destructive action never runs without a target: it requires at least one input,
+    and no required text or list may be empty (`{}` or `{"devices": []}` is bad input,
+    never a request the vendor may read as "all")."""
+    if action.side_effect != "destructive":
+        return []
+    required = pack.schemas.resolve(action.input)[0].get("required", [])
+    if not required:
+        return [(where, "a destructive action must require its targets")]
+    problems: list[Problem] = []
+    props = pack.schemas.properties(action.input)
+    for name in required:
+        prop = props.get(name, {})
+        kinds = prop.get("type")
+        kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+        empty_text = "string" in kinds and not prop.get("minLength")
+        empty_list = "array" in kinds and not prop.get("minItems")
+        if (empty_text and "enum" not in prop) or empty_list:
+            problems.append(
+                (
+                    f"{where}.{name}",
+                    "a destructive action's target may not be empty (minLength/minItems 1)",
+                )
+            )
     return problems
 
 

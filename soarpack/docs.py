@@ -72,6 +72,8 @@ def describe_text(pack: Pack, action: ActionSpec) -> str:
         f"connection:  {action.connection}",
         f"side effect: {action.side_effect}",
     ]
+    if action.side_effect_reason:
+        lines.append(f"             {action.side_effect_reason}")
     if action.http:
         lines.append(f"request:     {action.http.method} {action.http.path}")
     lines += ["", "inputs:"]
@@ -121,6 +123,7 @@ def catalogue_markdown(pack: Pack) -> str:
             )
         out.append("")
         out += _operations_table([a for a in mine if a.operation is not None])
+        out += _destructive_list(mine)
     out.append(
         "`*` required. `soarpack actions describe NAME` shows every input's type, limits and default."
     )
@@ -147,6 +150,21 @@ def _operations_table(actions: list[ActionSpec]) -> list[str]:
         out.append(
             f"| `{action.name}` | {action.side_effect} | {request} | {action.operation.binding} |"
         )
+    out.append("")
+    return out
+
+
+def _destructive_list(actions: list[ActionSpec]) -> list[str]:
+    """Each destructive action with the worst thing its input can make it do."""
+    destructive = [a for a in actions if a.side_effect == "destructive"]
+    if not destructive:
+        return []
+    out = [
+        "Destructive (an approval in playbooks, `destructive` in a server key's scope, "
+        "targets that may not be empty), and why:",
+        "",
+    ]
+    out += [f"- `{a.name}`: {a.side_effect_reason or 'no reason declared'}" for a in destructive]
     out.append("")
     return out
 

@@ -174,6 +174,8 @@ class ActionSpec(_Model, frozen=True, kw_only=True):
     description: str
     connection: str
     side_effect: SideEffect
+    # Why: for a destructive action, the worst thing an input can make it do.
+    side_effect_reason: str | None = None
     handler: str | None = None
     http: HttpSpec | None = None
     operation: OperationInfo | None = None

@@ -62,13 +62,28 @@ READS_FIRST = {
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox_state() -> SandboxState:
+def _tenant() -> SandboxState:
     # Each test builds a fresh client (and client-side limiter) against one tenant: the
     # tenant's limiter would see bursts no single client makes. Its own tests cover it.
     state = SandboxState(token=CANARY, v2_rate_limit=False)
     state.metaaccess.rate_limit = False
     return state
+
+
+@pytest.fixture(scope="module")
+def shared_state() -> SandboxState:
+    return _tenant()
+
+
+@pytest.fixture
+def sandbox_state(shared_state: SandboxState, request: pytest.FixtureRequest) -> SandboxState:
+    """The module's tenant; a destructive example gets one of its own, so what it deletes
+    (a device, an iterator) is still there for the examples that read it."""
+    callspec = getattr(request.node, "callspec", None)
+    name = callspec.params.get("name") if callspec is not None else None
+    if name in PACK.actions and PACK.actions[name].side_effect == "destructive":
+        return _tenant()
+    return shared_state
 
 
 @pytest.fixture
@@ -127,7 +142,9 @@ def _client_status_precondition(state: SandboxState, name: str, index: str) -> N
     if name == "netskope.client_status.create":
         if existing is not None:
             service.delete(index)
-    elif existing is None:
+    elif existing is None or not existing.ready:
+        if existing is not None:
+            service.delete(index)
         service.create(index, ready_after=0)
 
 

@@ -109,9 +109,9 @@ CHECKED = [
         id="unknown-action",
     ),
     pytest.param(
-        _verify_of("lacework_edge.users.reactivate", action="lacework_edge.users.update"),
+        _verify_of("lacework_edge.users.reactivate", action="lacework_edge.users.update_profile"),
         "actions.lacework_edge.users.reactivate.verify.action",
-        "lacework_edge.users.update is a write action, not a read",
+        "lacework_edge.users.update_profile is a write action, not a read",
         id="verified-by-a-write",
     ),
     pytest.param(

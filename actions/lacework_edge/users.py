@@ -1,4 +1,5 @@
-"""Suspend and reactivate Lacework Edge users (proto.EnumStatus on the user record)."""
+"""Suspend and reactivate Lacework Edge users (proto.EnumStatus on the user record), and
+the narrow profile update that cannot touch their status."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ def suspend(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def reactivate(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     return _set_status(session, inputs["user_uuid"], "ACTIVE")
+
+
+def update_profile(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    # The input schema admits only display_name and location; they go as they are.
+    answer: dict[str, Any] = session.call_action(
+        "lacework_edge.users.update", {"uuid": inputs["uuid"], "user": inputs["user"]}
+    )
+    return answer
 
 
 def _set_status(session: Session, user_uuid: str, status: str) -> dict[str, Any]:

@@ -37,6 +37,8 @@ ENUMS_FILE = "lacework_edge/assumed_enums.json"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Fields soarpack adds to answers on its side (e.g. `status_name`); a tenant never sends them.
 _ADDED_BY_PACK = "added by soarpack"
+# Marks an input soarpack requires (non-empty) because its action is destructive.
+TARGET_KEY = "x-target"
 
 Schema = dict[str, Any]
 
@@ -134,8 +136,11 @@ def _quoted_name(message: str) -> str:
 
 
 def _request_schema(action: dict[str, Any]) -> Schema:
-    """The input schema minus the path parameters, which travel in the URL."""
+    """The input schema minus the path parameters, which travel in the URL, and minus
+    soarpack's own rule that a destructive action's targets are given and non-empty
+    (`x-target`): the tenant answers what the vendor's document allows."""
     schema: Schema = copy.deepcopy(action["input"])
+    _drop_target_rule(schema)
     http = action["http"]
     in_url = set(path_params(http["path"]))
     elsewhere = set(http.get("query") or []) | set(http.get("body") or [])
@@ -144,6 +149,21 @@ def _request_schema(action: dict[str, Any]) -> Schema:
     for name in in_url - elsewhere:
         schema.get("properties", {}).pop(name, None)
     return schema
+
+
+def _drop_target_rule(schema: Schema) -> None:
+    props = schema.get("properties", {})
+    for name, prop in props.items():
+        if prop.pop(TARGET_KEY, False):
+            prop.pop("minLength", None)
+            prop.pop("minItems", None)
+            prop.get("items", {}).pop("minLength", None)
+            schema["required"] = [r for r in schema.get("required", []) if r != name]
+        _drop_target_rule(prop)
+        if isinstance(prop.get("items"), dict):
+            _drop_target_rule(prop["items"])
+    if schema.get("required") == []:
+        del schema["required"]
 
 
 def _operation(name: str, action: dict[str, Any]) -> Operation:

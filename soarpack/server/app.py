@@ -256,6 +256,7 @@ class _Api:
             "description": " ".join(spec.description.split()),
             "connection": spec.connection,
             "side_effect": spec.side_effect,
+            "side_effect_reason": spec.side_effect_reason,
             "accepts": docs.accepts(self.pack, spec),
             "produces": docs.produces(self.pack, spec),
             "inputs": docs.input_rows(self.pack, spec),

@@ -174,6 +174,11 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
                 "description": spec.description,
                 "tags": [spec.vendor],
                 "x-side-effect": spec.side_effect,
+                **(
+                    {"x-side-effect-reason": spec.side_effect_reason}
+                    if spec.side_effect_reason
+                    else {}
+                ),
                 "requestBody": _json_body(input_ref),
                 "responses": {
                     "200": _json_response(f"{spec.name} ran.", _result(output_ref)),

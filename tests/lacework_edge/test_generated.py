@@ -58,6 +58,9 @@ def _input(name: str) -> dict[str, Any]:
                 "type": "array",
                 "items": {"type": "integer", "enum": [0, 1, 2, 3, 4, 51, 52, 53]},
                 "x-proto-type": "proto.DataExportType",
+                # A target of the destructive export: required and never empty.
+                "x-target": True,
+                "minItems": 1,
             },
             id="array-items-enum",
         ),
@@ -145,3 +148,65 @@ def test_the_converter_fails_loudly_on_a_seed_it_cannot_read(tmp_path: Path) -> 
     broken.write_text("Not the Lacework document\n", encoding="utf-8")
     with pytest.raises(ValueError, match="does not start with the Lacework Edge API title"):
         convert.convert(broken)
+
+
+def test_every_operation_declares_why_it_has_its_side_effect() -> None:
+    for name, action in ACTIONS.items():
+        assert action["side_effect"] in ("read", "write", "destructive"), name
+        assert action["side_effect_reason"].strip(), name
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        # Issue 17's reproducer: its body's user.status suspends (3) or deletes (4).
+        pytest.param("users.update", "user.status SUSPENDED", id="users.update"),
+        pytest.param("tokens.create", "issues an API credential", id="tokens.create"),
+        pytest.param("tokens.update", "revokes it", id="tokens.update"),
+        pytest.param("tokens.create_temporary_access", "credential", id="temporary-access"),
+        pytest.param("accesses.update", "revoked_user_list", id="accesses.update"),
+        pytest.param("policies.update", "turns it off", id="policies.update"),
+        pytest.param("alerts.investigate", "RUN_WORKFLOW", id="alerts.investigate"),
+        pytest.param("workflow_runs.answer", "grants the access", id="workflow_runs.answer"),
+    ],
+)
+def test_operations_that_can_do_harm_are_destructive_whatever_their_verb(
+    name: str, why: str
+) -> None:
+    action = ACTIONS[f"lacework_edge.{name}"]
+    assert action["side_effect"] == "destructive"
+    assert why in action["side_effect_reason"]
+
+
+def test_targets_are_required_and_non_empty_with_the_vendors_view_marked() -> None:
+    devices = _input("devices.delete")
+    assert devices["required"] == ["devices"]
+    listed = devices["properties"]["devices"]
+    assert listed["minItems"] == 1 and listed["x-target"] is True
+    assert listed["items"]["required"] == ["uuid", "user_uuid"]
+    assert all(listed["items"]["properties"][f]["minLength"] == 1 for f in ("uuid", "user_uuid"))
+
+
+@needs_seed
+def test_the_converter_refuses_a_destructive_operation_without_targets(tmp_path: Path) -> None:
+    table = convert.TABLE.read_text(encoding="utf-8")
+    without = table.replace('  devices.delete: ["devices[].uuid", "devices[].user_uuid"]\n', "")
+    assert without != table
+    edited = tmp_path / "ops.yaml"
+    edited.write_text(without, encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"devices\.delete is destructive: give it targets"):
+        convert.convert(table_path=edited)
+
+
+@needs_seed
+def test_the_converter_refuses_a_row_without_a_reason(tmp_path: Path) -> None:
+    table = convert.TABLE.read_text(encoding="utf-8")
+    without = table.replace(
+        'destructive,\n    "deletes devices: their users lose the device identity policies admit them by"]',
+        'destructive, ""]',
+    )
+    assert without != table
+    edited = tmp_path / "ops.yaml"
+    edited.write_text(without, encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"devices\.delete: needs a side effect"):
+        convert.convert(table_path=edited)

@@ -21,10 +21,10 @@ from tests.lacework_edge.helpers import BASE, JWT, lacework_engine, login_route
 WIRE = [
     pytest.param(
         "lacework_edge.accesses.create",
-        {},
+        {"user_list": ["ex-accesses-1"], "app_list": ["ex-accesses-1"]},
         "POST /api/v1/accesses",
         {},
-        {"account_name": "acme"},
+        {"user_list": ["ex-accesses-1"], "app_list": ["ex-accesses-1"], "account_name": "acme"},
         id="accesses.create",
     ),
     pytest.param(
@@ -117,10 +117,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.alerts.investigate_many",
-        {},
+        {"investigation_actions": [{"alert_uuid": "ex-alerts-1"}]},
         "POST /api/v1/alerts/investigation_actions",
         {},
-        {"account_name": "acme"},
+        {"investigation_actions": [{"alert_uuid": "ex-alerts-1"}], "account_name": "acme"},
         id="alerts.investigate_many",
     ),
     pytest.param(
@@ -149,10 +149,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.app_control_policies.create",
-        {},
+        {"name": "ex-app_control_policies-1"},
         "POST /api/v1/app_control_policies",
         {},
-        {"account_name": "acme"},
+        {"name": "ex-app_control_policies-1", "account_name": "acme"},
         id="app_control_policies.create",
     ),
     pytest.param(
@@ -181,18 +181,18 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.apps.create",
-        {},
+        {"app": {"name": "ex-apps-1"}},
         "POST /api/v1/apps",
         {},
-        {"account_name": "acme"},
+        {"app": {"name": "ex-apps-1"}, "account_name": "acme"},
         id="apps.create",
     ),
     pytest.param(
         "lacework_edge.apps.deploy",
-        {},
+        {"app": {"name": "ex-apps-1"}},
         "POST /api/v1/apps/deploy",
         {},
-        {"account_name": "acme"},
+        {"app": {"name": "ex-apps-1"}, "account_name": "acme"},
         id="apps.deploy",
     ),
     pytest.param("lacework_edge.apps.query", {}, "GET /api/v1/apps", {}, None, id="apps.query"),
@@ -254,10 +254,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.ca_certificates.create",
-        {},
+        {"public_key_pem": "ex-ca_certificates-1"},
         "POST /api/v1/ca_certificates",
         {},
-        {"account_name": "acme"},
+        {"public_key_pem": "ex-ca_certificates-1", "account_name": "acme"},
         id="ca_certificates.create",
     ),
     pytest.param(
@@ -294,10 +294,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.client_configs.create",
-        {},
+        {"name": "ex-client_configs-1"},
         "POST /api/v1/client_configs",
         {},
-        {"account_name": "acme"},
+        {"name": "ex-client_configs-1", "account_name": "acme"},
         id="client_configs.create",
     ),
     pytest.param(
@@ -326,10 +326,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.connectors.create",
-        {},
+        {"unique_name": "ex-connectors-1"},
         "POST /api/v1/connectors",
         {},
-        {"account_name": "acme"},
+        {"unique_name": "ex-connectors-1", "account_name": "acme"},
         id="connectors.create",
     ),
     pytest.param(
@@ -374,10 +374,19 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.data_export_configs.create",
-        {},
+        {
+            "s3_bucket_name": "ex-data_export_configs-1",
+            "s3_bucket_account_id": "ex-data_export_configs-1",
+            "data_export_types": [0],
+        },
         "POST /api/v1/data_export_configs",
         {},
-        {"account_name": "acme"},
+        {
+            "s3_bucket_name": "ex-data_export_configs-1",
+            "s3_bucket_account_id": "ex-data_export_configs-1",
+            "data_export_types": [0],
+            "account_name": "acme",
+        },
         id="data_export_configs.create",
     ),
     pytest.param(
@@ -401,10 +410,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.deployments.create",
-        {},
+        {"entity_id": "ex-deployments-1"},
         "POST /api/v1/deployments",
         {},
-        None,
+        {"entity_id": "ex-deployments-1"},
         id="deployments.create",
     ),
     pytest.param(
@@ -417,10 +426,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.devices.delete",
-        {},
+        {"devices": [{"uuid": "ex-devices-1", "user_uuid": "ex-users-1"}]},
         "DELETE /api/v1/devices",
         {},
-        {"account_name": "acme"},
+        {"devices": [{"uuid": "ex-devices-1", "user_uuid": "ex-users-1"}], "account_name": "acme"},
         id="devices.delete",
     ),
     pytest.param(
@@ -433,10 +442,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.devices.register",
-        {},
+        {"device": {"user_uuid": "ex-devices-1"}},
         "POST /api/v1/devices",
         {},
-        {"account_name": "acme"},
+        {"device": {"user_uuid": "ex-devices-1"}, "account_name": "acme"},
         id="devices.register",
     ),
     pytest.param(
@@ -540,10 +549,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.policies.create",
-        {},
+        {"name": "ex-policies-1"},
         "POST /api/v1/policies",
         {},
-        {"account_name": "acme"},
+        {"name": "ex-policies-1", "account_name": "acme"},
         id="policies.create",
     ),
     pytest.param(
@@ -604,10 +613,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.posture_profiles.create",
-        {},
+        {"name": "ex-posture_profiles-1"},
         "POST /api/v1/posture_profiles",
         {},
-        {"account_name": "acme"},
+        {"name": "ex-posture_profiles-1", "account_name": "acme"},
         id="posture_profiles.create",
     ),
     pytest.param(
@@ -636,18 +645,18 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.tokens.create",
-        {},
+        {"user_uuid": "ex-users-1", "name": "soar-token"},
         "POST /api/v1/tokens",
         {},
-        {"account_name": "acme"},
+        {"user_uuid": "ex-users-1", "name": "soar-token", "account_name": "acme"},
         id="tokens.create",
     ),
     pytest.param(
         "lacework_edge.tokens.create_temporary_access",
-        {},
+        {"user_uuid": "ex-users-1", "ttl_sec": 600},
         "POST /api/v1/tokens/temporary_access",
         {},
-        {"account_name": "acme"},
+        {"user_uuid": "ex-users-1", "ttl_sec": 600, "account_name": "acme"},
         id="tokens.create_temporary_access",
     ),
     pytest.param(
@@ -663,10 +672,10 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.users.create",
-        {},
+        {"user_pii": {"email": "ex-users-1"}},
         "POST /api/v1/users",
         {},
-        {"account_name": "acme"},
+        {"user_pii": {"email": "ex-users-1"}, "account_name": "acme"},
         id="users.create",
     ),
     pytest.param(
@@ -704,10 +713,13 @@ WIRE = [
     ),
     pytest.param(
         "lacework_edge.workflow_runs.create",
-        {},
+        {"workflow_run": {"workflow_uuid": "ex-workflows-1", "user_uuid": "ex-users-1"}},
         "POST /api/v1/workflow_runs",
         {},
-        {"account_name": "acme"},
+        {
+            "workflow_run": {"workflow_uuid": "ex-workflows-1", "user_uuid": "ex-users-1"},
+            "account_name": "acme",
+        },
         id="workflow_runs.create",
     ),
     pytest.param(

@@ -223,6 +223,45 @@ def test_user_status_changes_send_the_code_and_read_back(
     assert result.data["previous_status_name"] == "ACTIVE"
 
 
+def test_update_profile_sends_only_the_profile_fields(make_engine: EngineFactory) -> None:
+    router = _router()
+    update = router.patch("/api/v1/users/u-1").mock(
+        return_value=httpx.Response(200, json={"uuid": "u-1", "display_name": "Jane Doe"})
+    )
+    result = lacework_engine(make_engine, router).invoke(
+        "lacework_edge.users.update_profile",
+        {"uuid": "u-1", "user": {"display_name": "Jane Doe", "location": "Lyon"}},
+    )
+    assert _sent(update) == {
+        "account_name": "acme",
+        "uuid": "u-1",
+        "user": {"display_name": "Jane Doe", "location": "Lyon"},
+    }
+    assert result.data["display_name"] == "Jane Doe"
+
+
+@pytest.mark.parametrize(
+    ("user", "pointer"),
+    [
+        pytest.param({"status": 3}, "/user/status", id="status-suspends"),
+        pytest.param({"status": "DELETED"}, "/user/status", id="status-deletes"),
+        pytest.param({"display_name": "x", "role": 1}, "/user/role", id="role"),
+        pytest.param({}, "/user", id="nothing-to-change"),
+    ],
+)
+def test_update_profile_cannot_reach_status_or_role(
+    user: dict[str, Any], pointer: str, make_engine: EngineFactory
+) -> None:
+    """The narrow write stays a write because its input cannot do what users.update can."""
+    router = respx.Router(base_url=BASE, assert_all_called=False)
+    with pytest.raises(errors.InputError) as caught:
+        lacework_engine(make_engine, router).invoke(
+            "lacework_edge.users.update_profile", {"uuid": "u-1", "user": user}
+        )
+    assert any(e.pointer.startswith(pointer) for e in caught.value.errors), caught.value.errors
+    assert router.calls.call_count == 0
+
+
 def test_workflow_run_wait_polls_until_the_run_finishes(
     make_engine: EngineFactory, sleeps: Sleeps
 ) -> None:

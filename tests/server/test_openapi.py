@@ -53,6 +53,7 @@ def test_every_action_has_a_describe_and_an_invoke_operation(
         assert set(path) == {"get", "post"}
         assert path["post"]["operationId"] == name
         assert path["post"]["x-side-effect"] == spec.side_effect
+        assert path["post"].get("x-side-effect-reason") == spec.side_effect_reason
         assert {"400", "401", "403", "404", "429", "502", "504"} <= set(path["post"]["responses"])
 
 
