@@ -9,8 +9,9 @@
     GET  /runs/{run_id}                    the run's status, steps, outputs and journal
     POST /runs/{run_id}/approvals/{step}   approve or reject a waiting step; resumes the run
 
-Every request goes: request id -> key -> the key's rate and concurrency -> what the
-route needs (404, scope 403, body 413/400) -> the engine, in a worker thread, bounded
+Every request goes: request id -> key (one Authorization header) -> a POST's whole body,
+within server.body_timeout (408, 413) -> the key's rate and concurrency -> what the
+route needs (404, scope 403, body 400) -> the engine, in a worker thread, bounded
 by the action timeout. Errors are rendered by errors.py and nowhere else.
 """
 
@@ -45,6 +46,7 @@ from soarpack.server.accesslog import AccessLog, note, request_id_of
 from soarpack.server.auth import Caller, KeyRing
 from soarpack.server.bodies import decision, json_object, run_request
 from soarpack.server.errors import (
+    BadHeaders,
     Forbidden,
     HttpProblem,
     MethodNotAllowed,
@@ -156,8 +158,20 @@ def create_app(service: Service) -> Starlette:
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )
+    # `/actions/NAME/` is our 404, never a redirect: Starlette's would build its Location
+    # from the caller's Host header.
+    app.router.redirect_slashes = False
     app.state.service = service
     return app
+
+
+def _authorization(request: Request) -> str | None:
+    """The one Authorization header, or BadHeaders: with two, which counts would depend
+    on the reader (a proxy may check one and we the other)."""
+    found = request.headers.getlist("authorization")
+    if len(found) > 1:
+        raise BadHeaders(f"The request has {len(found)} Authorization headers; send one.")
+    return found[0] if found else None
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -186,8 +200,13 @@ class _Api:
         async def endpoint(request: Request) -> Response:
             note(request.scope, route=template)
             try:
-                caller = self.service.keys.authenticate(request.headers.get("authorization"))
+                caller = self.service.keys.authenticate(_authorization(request))
                 note(request.scope, key=caller.id)
+                if request.method == "POST":
+                    # The whole body first, within its timeout: a caller trickling one
+                    # byte at a time must not hold one of the key's slots meanwhile.
+                    settings = self.service.settings
+                    await read_body(request, settings.max_body_bytes, settings.body_timeout)
                 with self.service.limits.slot(caller.id, caller.scope):
                     return await handler(request, caller)
             except Exception as exc:  # the server's boundary: every error becomes JSON
