@@ -5,7 +5,8 @@ headers: its keep-alive timer starts only after a response, and any byte receive
 cancels it. A caller that opens connections and sends half a request line, or a header
 a byte a second, could hold sockets (and file descriptors) forever. Here every request's
 headers must be complete within `header_timeout` seconds of the connection opening or
-of the previous response; otherwise the connection is closed. The body has its own
+of the previous response (as must the rest of a body the app answered without reading);
+otherwise the connection is closed. The body has its own
 deadline in the app (server.body_timeout), where the answer can be a 408.
 
 Imported only by `soarpack serve`: importing it imports uvicorn.
@@ -33,14 +34,19 @@ class _HeaderDeadline(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        # IDLE until h11 has the whole request line and headers.
-        if self.conn.their_state is not h11.IDLE:
+        if not self._awaiting_request():
             self._disarm()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+        if not self.transport.is_closing() and self._awaiting_request():
             self._arm()
+
+    def _awaiting_request(self) -> bool:
+        """No request is being answered: none has been read whole yet (h11 stays IDLE
+        until the last header line), or the last one was answered and the caller is
+        still sending the rest of a body nobody reads."""
+        return self.conn.their_state is h11.IDLE or self.conn.our_state is h11.DONE
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -57,7 +63,7 @@ class _HeaderDeadline(H11Protocol):
 
     def _headers_late(self) -> None:
         self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self._awaiting_request() and not self.transport.is_closing():
             # No request was read, so there is no one to answer: close.
             self.transport.close()
 
