@@ -36,9 +36,17 @@ _ENCODING_MESSAGE = (
     "cannot be encoded as UTF-8)"
 )
 
-# A JSON string (its escapes included) or one bracket. Strings are matched whole so the
-# brackets inside them are not counted.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# A JSON string (its escapes included), or a run of opening or of closing brackets.
+# Strings are matched whole so the brackets inside them are not counted.
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_TOKENS = re.compile(_STRING + r"|[\[{]+|[\]}]+", re.DOTALL)
+_STRINGS = re.compile(_STRING, re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+# Depth does not depend on the kind of bracket: one kind, so one replace is one level.
+_ONE_KIND = str.maketrans("{}", "[]")
+# The escape of a UTF-16 surrogate: alone (not in a pair) it decodes to a str that
+# cannot be encoded as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _TooDeep:
@@ -54,16 +62,12 @@ class _Duplicated(dict[str, Any]):
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         super().__init__(pairs)
         seen: set[str] = set()
-        self.repeated: list[str] = []
+        repeated: dict[str, None] = {}  # in the order they repeat, each once
         for key, _ in pairs:
-            if key in seen and key not in self.repeated:
-                self.repeated.append(key)
+            if key in seen:
+                repeated[key] = None
             seen.add(key)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    return found if len(found) == len(pairs) else _Duplicated(pairs)
+        self.repeated = list(repeated)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -74,14 +78,31 @@ def loads(text: str) -> tuple[Any, list[FieldError]]:
     """The decoded value and what is wrong inside it (empty: nothing). Raises ValueError
     (json.JSONDecodeError for syntax) for text that is not JSON at all."""
     pruned, marker = _prune(text)
+    repeated: list[bool] = []
 
     def number(literal: str) -> Any:
         return _TOO_DEEP if literal == marker else float(literal)
 
+    def mapping(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) == len(pairs):
+            return found
+        repeated.append(True)
+        return _Duplicated(pairs)
+
     value = json.loads(
-        pruned, object_pairs_hook=_object, parse_constant=_refuse_constant, parse_float=number
+        pruned, object_pairs_hook=mapping, parse_constant=_refuse_constant, parse_float=number
     )
+    # The walk costs as much as the decoding: only when the text can hold a problem.
+    if marker is None and not repeated and not _may_hold_surrogates(text):
+        return value, []
     return value, problems(value)
+
+
+def _may_hold_surrogates(text: str) -> bool:
+    if not text.isascii() and not _encodable(text):
+        return True  # a str that never was UTF-8 (argv's surrogateescape)
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def decode_object(text: str, where: str, origin: str) -> dict[str, Any]:
@@ -125,7 +146,7 @@ def problems(value: Any) -> list[FieldError]:
             found.append(FieldError(_pointer(path), "depth", _TOO_DEEP_MESSAGE))
         elif isinstance(item, dict):
             if isinstance(item, _Duplicated):
-                for key in item.repeated:
+                for key in item.repeated[: MAX_PROBLEMS - len(found)]:
                     found.append(
                         FieldError(
                             _pointer((path, key)),
@@ -165,22 +186,24 @@ def _pointer(path: Any) -> str:
 def _prune(text: str) -> tuple[str, str | None]:
     """The text with every value nested deeper than MAX_DEPTH replaced by a number
     literal found nowhere in it (returned too; None when nothing was deep enough)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
+    if text.count("[") + text.count("{") <= MAX_DEPTH or _shallow(text):
         return text, None
     spans: list[tuple[int, int]] = []
     depth = 0
     start = 0
+    limit = MAX_DEPTH + 1  # the first level pruned
     for match in _TOKENS.finditer(text):
+        run = match.end() - match.start()
         mark = text[match.start()]
         if mark in "[{":
-            depth += 1
-            if depth == MAX_DEPTH + 1:
-                start = match.start()
+            if depth < limit <= depth + run:
+                start = match.start() + (limit - depth - 1)
+            depth += run
         elif mark in "]}":
-            if depth == MAX_DEPTH + 1:
-                spans.append((start, match.end()))
-            depth = max(depth - 1, 0)
-    if depth > MAX_DEPTH:  # never closed: the decoder will say the text is not JSON
+            if depth >= limit > depth - run:
+                spans.append((start, match.start() + (depth - limit) + 1))
+            depth = max(depth - run, 0)
+    if depth >= limit:  # never closed: the decoder will say the text is not JSON
         spans.append((start, len(text)))
     if not spans:
         return text, None
@@ -194,3 +217,20 @@ def _prune(text: str) -> tuple[str, str | None]:
         done = end
     pieces.append(text[done:])
     return "".join(pieces), marker
+
+
+def _shallow(text: str) -> bool:
+    """Whether the brackets (outside strings) nest at most MAX_DEPTH deep, at C speed:
+    each round deletes every innermost pair, so MAX_DEPTH rounds leave nothing of a
+    balanced text that deep. Unbalanced text is not shallow (the full scan decides);
+    a `[` closed by `}` counts as a pair, which the decoder then refuses."""
+    skeleton = _NOT_BRACKETS.sub("", _STRINGS.sub("", text)).translate(_ONE_KIND)
+    for _ in range(MAX_DEPTH):
+        if not skeleton:
+            return True
+        # Non-overlapping: a pair this makes adjacent is left for the next round.
+        shorter = skeleton.replace("[]", "")
+        if len(shorter) == len(skeleton):
+            return False
+        skeleton = shorter
+    return not skeleton

@@ -214,6 +214,14 @@ class _Api:
 
         return Route(template, endpoint, methods=methods)
 
+    async def _json_body(self, request: Request, where: str) -> dict[str, Any]:
+        """The body (already read by the route) as a JSON object, decoded in a worker
+        thread: checking a hostile megabyte takes a good fraction of a second, which
+        would stall every other request on the event loop."""
+        settings = self.service.settings
+        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        return await anyio.to_thread.run_sync(json_object, raw, where)
+
     async def healthz(self, request: Request) -> Response:
         note(request.scope, route="/healthz")
         return json_response({"status": "ok"})
@@ -253,7 +261,7 @@ class _Api:
             raise Forbidden(refusal)
         if request.method != "POST":  # GET, or the HEAD Starlette adds to every GET
             return json_response(self._describe(name))
-        inputs = json_object(await read_body(request, self.service.settings.max_body_bytes), name)
+        inputs = await self._json_body(request, name)
         deadline = time.monotonic() + self.service.settings.action_timeout
         call = functools.partial(self.service.engine.invoke, name, inputs, deadline=deadline)
         result = await anyio.to_thread.run_sync(call)
@@ -294,7 +302,7 @@ class _Api:
             refusal = caller.action_refusal(spec)
             if refusal:
                 raise Forbidden(f"The {name} playbook runs {spec.name}. {refusal}")
-        body = json_object(await read_body(request, self.service.settings.max_body_bytes), name)
+        body = await self._json_body(request, name)
         inputs, dry_run = run_request(body, name)
         start = functools.partial(self.service.runs.start, path, inputs, dry_run)
         run_id = await anyio.to_thread.run_sync(start)
@@ -320,9 +328,7 @@ class _Api:
         if not caller.scope.approve:
             raise Forbidden("This API key may not decide approvals.")
         run_id = self._run_id(request)
-        body = json_object(
-            await read_body(request, self.service.settings.max_body_bytes), "approval"
-        )
+        body = await self._json_body(request, "approval")
         approved, by, reason = decision(body)
         decide = functools.partial(
             session.approve,
