@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from soarpack.cli import exitcodes
 from soarpack.cli import workers as workers_cli
-from soarpack.errors import FieldError, InputError
+from soarpack.errors import FieldError, InputError, shortened
 from soarpack.redact import redact, redact_data
 
 _MARKS = {
@@ -243,7 +243,12 @@ def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise InputError(
-                "run", [FieldError(f"/{key}", "usage", f"--input {pair!r} is not KEY=VALUE")]
+                "run",
+                [
+                    FieldError(
+                        f"/{key}", "usage", f"--input {shortened(repr(pair))} is not KEY=VALUE"
+                    )
+                ],
             )
         inputs[key] = _typed(key, text, properties.get(key) or {})
     return inputs

@@ -36,7 +36,7 @@ from starlette.routing import Route
 from soarpack import docs
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import ConfigError
+from soarpack.errors import ConfigError, shortened
 from soarpack.pack import Pack
 from soarpack.playbook import session
 from soarpack.playbook.history import show_run
@@ -250,7 +250,7 @@ class _Api:
         note(request.scope, action=name)
         spec = self.pack.actions.get(name)
         if spec is None:
-            raise NotFound(f"Unknown action {name!r}.")
+            raise NotFound(f"Unknown action {shortened(repr(name))}.")
         if name in self.service.unserved:
             raise NotFound(
                 f"{name} is not served over HTTP: its inputs are paths on the server's disk. "
@@ -348,5 +348,5 @@ class _Api:
         run_id = str(request.path_params["run_id"])
         note(request.scope, run_id=run_id)
         if not run_exists(self.service.runs.runs_dir, run_id):
-            raise NotFound(f"No run {run_id!r}.")
+            raise NotFound(f"No run {shortened(repr(run_id))}.")
         return run_id

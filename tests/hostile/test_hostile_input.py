@@ -24,6 +24,7 @@ from soarpack.cli.main import main
 from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack
+from soarpack.playbook.expressions import compile_value
 from soarpack.playbook.session import run_playbook
 from soarpack.sandbox import SandboxState, create_netskope_app, start_server
 from tests.conftest import CANARY, REPO, EngineFactory, settings_env
@@ -104,6 +105,14 @@ def test_a_long_bad_value_is_quoted_in_200_characters_at_most(
         for problem in caught.value.errors:
             assert len(problem.message) <= 300, problem.message[:400]
     assert transport.sent == []
+
+
+def test_an_expression_error_quotes_a_long_value_briefly() -> None:
+    template = compile_value("${{ abs(inputs.n) }}")
+    with pytest.raises(errors.ExpressionError) as caught:
+        template.render({"inputs": {"n": "x" * 50_000}})
+    assert "function abs() got string" in str(caught.value)
+    assert len(str(caught.value)) < 400
 
 
 def test_playbook_inputs_are_checked_the_same_way(pack: Pack, tmp_path: Path) -> None:

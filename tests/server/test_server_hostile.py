@@ -210,3 +210,14 @@ def test_a_trickled_body_is_408_and_holds_no_slot_meanwhile(
     assert b'"type":"BodyTimeout"' in body
     # Only the well-formed call reached the vendor.
     assert len(vendor_requests(tenant)) == 1
+
+
+@pytest.mark.parametrize("path", ["/actions/" + "a" * 5000, "/runs/" + "r" * 5000])
+def test_a_long_name_in_the_path_is_quoted_briefly(
+    api: Api, tenant: SandboxState, path: str
+) -> None:
+    with api.client("operator") as client:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert len(error_of(response)["message"]) < 300
+    assert vendor_requests(tenant) == []
