@@ -79,7 +79,7 @@ class Config:
             # Capped, and without aliases: a 1.3 KB alias bomb here once ran until killed.
             text = yamlsafe.read_capped(self.path)
         except yamlsafe.FileTooLarge as exc:
-            raise ConfigError(f"Config file {exc}.") from None
+            raise ConfigError(f"Config file {self.path} is {exc}.") from None
         except OSError as exc:
             raise ConfigError(f"Cannot read config file {self.path}: {exc.strerror}.") from None
         except UnicodeDecodeError as exc:

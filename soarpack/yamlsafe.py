@@ -33,7 +33,7 @@ class FileTooLarge(Exception):
     """The file is over the size cap; nothing of it was parsed."""
 
     def __init__(self, path: Path, limit: int) -> None:
-        super().__init__(f"{path} is larger than {limit // 1024} KiB, the limit for this file")
+        super().__init__(f"larger than {limit // 1024} KiB, the limit for this kind of file")
         self.path = path
         self.limit = limit
 

@@ -166,7 +166,7 @@ def read_source(path: Path, text: str | None = None) -> Source:
         try:
             text = yamlsafe.read_capped(path)
         except yamlsafe.FileTooLarge as exc:
-            raise PlaybookInvalid([PlaybookProblem(str(path), 0, "", "", str(exc))]) from None
+            raise PlaybookInvalid([PlaybookProblem(str(path), 0, "", "", f"is {exc}")]) from None
         except OSError as exc:
             raise PlaybookInvalid(
                 [PlaybookProblem(str(path), 0, "", "", f"cannot read: {exc.strerror}")]
