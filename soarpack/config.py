@@ -70,16 +70,26 @@ class Config:
     def _read_file(self) -> dict[str, Any]:
         if self.path is None:
             return {}
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"Cannot read config file {self.path}: {exc.strerror}.") from None
-        if not text.strip():
-            return {}
-        import yaml  # here: `soarpack invoke` without a config file never needs it
+        # Here: `soarpack invoke` without a config file never needs yaml.
+        import yaml
+
+        from soarpack import yamlsafe
 
         try:
-            data = yaml.safe_load(text) or {}
+            # Capped, and without aliases: a 1.3 KB alias bomb here once ran until killed.
+            text = yamlsafe.read_capped(self.path)
+        except yamlsafe.FileTooLarge as exc:
+            raise ConfigError(f"Config file {self.path} is {exc}.") from None
+        except OSError as exc:
+            raise ConfigError(f"Cannot read config file {self.path}: {exc.strerror}.") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"Config file {self.path} is not UTF-8 (bad byte at offset {exc.start})."
+            ) from None
+        if not text.strip():
+            return {}
+        try:
+            data = yamlsafe.load(text) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"Config file {self.path} is not valid YAML: {exc}") from None
         if not isinstance(data, dict):

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from soarpack import annotated, errors
+from soarpack import annotated, errors, jsondata
 from soarpack.config import Config
 from soarpack.declarative import run_declared, send_declared
 from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt, Reply
@@ -217,6 +217,10 @@ class Engine:
             raise errors.InputError(
                 spec.name, [errors.FieldError("", "type", "inputs must be a JSON object")]
             )
+        # Before the schema check, which recurses once per level of nesting.
+        unsafe = jsondata.problems(inputs)
+        if unsafe:
+            raise errors.InputError(spec.name, unsafe)
         store = self.pack.schemas
         filled = store.apply_defaults(spec.input, dict(inputs))
         problems = store.errors(spec.input, filled, strict=True)

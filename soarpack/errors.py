@@ -64,6 +64,16 @@ class SoarpackError(Exception):
         return out
 
 
+# The most of a caller's value (or key) an error message quotes: enough to recognise it,
+# never a whole hostile input in a log line or an HTTP answer.
+QUOTE_LIMIT = 200
+
+
+def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True, order=True)
 class FieldError:
     """One failing field: where it is (JSON pointer), which rule, and why."""
@@ -71,6 +81,11 @@ class FieldError:
     pointer: str
     rule: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A pointer holds the caller's keys: one key may be a megabyte long.
+        if len(self.pointer) > QUOTE_LIMIT:
+            object.__setattr__(self, "pointer", shortened(self.pointer))
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message} [{self.rule}]"

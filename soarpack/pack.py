@@ -34,6 +34,8 @@ from soarpack.schemas import SchemaStore, pointer_of
 PACK_ENV = "SOARPACK_PACK"
 MANIFEST_FILE = "manifest.yaml"
 MANIFEST_SCHEMA = "manifest.schema.json"
+# The manifest grows with the pack (generated actions live in schemas/): a roomier cap.
+MANIFEST_MAX_BYTES = 16 * 1024 * 1024
 _ENGINE_DIR = Path(__file__).resolve().parent
 # Handler modules are registered in sys.modules before they finish executing, so a
 # second thread could pick up a half-imported module (for_each items start together).
@@ -128,12 +130,13 @@ class Pack:
 
 @cache
 def _code_fingerprint() -> str:
-    """SHA-256 of the code that checks a manifest and defines its structs: a cached
-    manifest from before an edit of either (same version number) is checked again."""
+    """SHA-256 of the code that parses and checks a manifest and defines its structs: a
+    cached manifest from before an edit of any (same version number) is checked again."""
     from soarpack import manifest
 
     digest = hashlib.sha256()
-    for path in (Path(__file__), Path(manifest.__file__)):
+    # yamlsafe by path: importing it would import yaml, which a cached manifest never needs.
+    for path in (Path(__file__), Path(manifest.__file__), _ENGINE_DIR / "yamlsafe.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -167,10 +170,12 @@ def _checked_manifest(root: Path, text: str, schemas: SchemaStore) -> Manifest:
 def _parse_yaml(text: str, path: Path) -> Any:
     import yaml  # only when the manifest is not in the cache
 
-    # libyaml's SafeLoader when present: the same safe constructor, ~10x faster.
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from soarpack import yamlsafe
+
+    # The bounded safe loader playbooks and configs get (no aliases, bounded nesting): the
+    # manifest is ours, but `--pack` may name any folder. Its size is bounded more loosely.
     try:
-        return yaml.load(text, Loader=loader)
+        return yamlsafe.load(text, limit=MANIFEST_MAX_BYTES)
     except yaml.YAMLError as exc:
         raise PackError([(str(path), f"not valid YAML: {exc}")]) from None
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urljoin
 import jsonschema_rs
 import msgspec
 
-from soarpack.errors import FieldError, PackError
+from soarpack.errors import QUOTE_LIMIT, FieldError, PackError, shortened
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -459,8 +459,19 @@ def _field_errors(error: ValidationError) -> list[FieldError]:
         return [
             FieldError(at, rule, f"does not match the required pattern {schema.get('pattern')}")
         ]
-    message = schema.get(ERROR_KEY) or error.message
+    message = schema.get(ERROR_KEY) or _quoted_briefly(error.message, instance)
     return [FieldError(at, rule, str(message))]
+
+
+def _quoted_briefly(message: str, instance: Any) -> str:
+    """jsonschema's own message, with the instance it quotes in full (its repr: a
+    100 KB string "is too long" quoted whole) shortened like our own messages."""
+    quoted = repr(instance)
+    if len(quoted) <= QUOTE_LIMIT:
+        return message
+    if quoted in message:
+        return message.replace(quoted, _json(instance))
+    return shortened(message, 2 * QUOTE_LIMIT)
 
 
 def _json(value: Any) -> str:

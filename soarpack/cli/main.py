@@ -361,6 +361,7 @@ def _decode(raw: bytes, origin: str, action: str) -> str:
 
 def _read_inputs(args: argparse.Namespace) -> Any:
     from soarpack.errors import FieldError, InputError
+    from soarpack.jsondata import decode_object
 
     if args.input is not None:
         text, origin = args.input, "--input"
@@ -378,31 +379,9 @@ def _read_inputs(args: argparse.Namespace) -> Any:
         text, origin = _decode(raw, args.input_file, args.name), args.input_file
     else:
         return {}
-    if not text.strip():
-        return {}
-    try:
-        inputs = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            args.name,
-            [
-                FieldError(
-                    "",
-                    "json",
-                    f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                )
-            ],
-        ) from None
-    if not isinstance(inputs, dict):
-        raise InputError(
-            args.name,
-            [
-                FieldError(
-                    "", "type", f"{origin} must be a JSON object, got {type(inputs).__name__}"
-                )
-            ],
-        )
-    return inputs
+    # The one strict decoder the server uses too: repeated keys, deep nesting and lone
+    # surrogates are bad input here as there.
+    return decode_object(text, args.name, origin)
 
 
 def _cmd_invoke(args: argparse.Namespace) -> int:

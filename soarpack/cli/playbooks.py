@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from soarpack.cli import exitcodes
 from soarpack.cli import workers as workers_cli
-from soarpack.errors import FieldError, InputError
+from soarpack.errors import FieldError, InputError, shortened
 from soarpack.redact import redact, redact_data
 
 _MARKS = {
@@ -225,22 +225,19 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
     """--input-file, then each --input KEY=VALUE on top (typed by the playbook's schema)."""
+    from soarpack.jsondata import decode_object
     from soarpack.playbook.model import read_source
     from soarpack.playbook.validate import find_playbook
 
     inputs: dict[str, Any] = {}
     if args.input_file:
         try:
-            loaded = json.loads(Path(args.input_file).read_text(encoding="utf-8"))
+            text = Path(args.input_file).read_text(encoding="utf-8")
         except (OSError, ValueError) as exc:
             raise InputError(
                 "run", [FieldError("", "file", f"cannot read {args.input_file}: {exc}")]
             ) from None
-        if not isinstance(loaded, dict):
-            raise InputError(
-                "run", [FieldError("", "type", f"{args.input_file} must hold a JSON object")]
-            )
-        inputs.update(loaded)
+        inputs.update(decode_object(text, "run", args.input_file))
     # Only the input schema is needed here; run_playbook checks the whole playbook.
     declared = read_source(find_playbook(args.playbook, pack)).data.get("inputs") or {}
     properties = declared.get("properties") or {}
@@ -248,19 +245,31 @@ def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise InputError(
-                "run", [FieldError(f"/{key}", "usage", f"--input {pair!r} is not KEY=VALUE")]
+                "run",
+                [
+                    FieldError(
+                        f"/{key}", "usage", f"--input {shortened(repr(pair))} is not KEY=VALUE"
+                    )
+                ],
             )
-        inputs[key] = _typed(text, properties.get(key) or {})
+        inputs[key] = _typed(key, text, properties.get(key) or {})
     return inputs
 
 
-def _typed(text: str, schema: dict[str, Any]) -> Any:
+def _typed(key: str, text: str, schema: dict[str, Any]) -> Any:
+    """The value of `--input KEY=TEXT`: JSON when it is JSON, else the text itself."""
+    from soarpack.jsondata import loads
+
     if schema.get("type") == "string":
         return text
     try:
-        return json.loads(text)
+        value, problems = loads(text)
     except ValueError:
         return text
+    if problems:
+        name = "/" + key.replace("~", "~0").replace("/", "~1")
+        raise InputError("run", [FieldError(name + p.pointer, p.rule, p.message) for p in problems])
+    return value
 
 
 class LiveView:

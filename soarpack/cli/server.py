@@ -84,6 +84,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from soarpack.pack import Pack
     from soarpack.server import build_service, create_app
     from soarpack.server.auth import check_anonymous
+    from soarpack.server.protocol import protocol_class
     from soarpack.server.settings import load_server_settings
 
     check_anonymous(args.host, args.allow_anonymous)
@@ -112,6 +113,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             # Callers' X-Forwarded-* headers are not trusted; no Server header advertised.
             proxy_headers=False,
             server_header=False,
+            # h11 with a deadline on each request's headers (uvicorn has none).
+            http=protocol_class(settings.header_timeout),
         )
     )
     stopped: list[int] = []

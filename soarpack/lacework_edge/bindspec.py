@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from soarpack import yamlsafe
 from soarpack.errors import ConfigError
 from soarpack.pack import Pack
 
@@ -100,7 +101,10 @@ def write_bindings(config_path: Path, bindings: dict[str, dict[str, str]]) -> No
     """
     data: dict[str, Any] = {}
     if config_path.exists():
-        loaded = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yamlsafe.load(yamlsafe.read_capped(config_path)) or {}
+        except (yaml.YAMLError, yamlsafe.FileTooLarge, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file {config_path} cannot be read as YAML: {exc}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"Config file {config_path} must be a mapping.")
         data = loaded

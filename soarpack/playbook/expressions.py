@@ -26,7 +26,7 @@ import jmespath
 from jmespath import exceptions as jp_errors
 from jmespath.parser import ParsedResult
 
-from soarpack.errors import ExpressionError
+from soarpack.errors import ExpressionError, shortened
 from soarpack.playbook.functions import options
 
 _MARKER = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -166,7 +166,8 @@ def _plain(exc: jp_errors.JMESPathError) -> str:
         return str(exc)
     if isinstance(exc, jp_errors.JMESPathTypeError):
         return (
-            f"function {exc.function_name}() got {exc.actual_type} ({exc.current_value!r}), "
+            f"function {exc.function_name}() got {exc.actual_type} "
+            f"({shortened(repr(exc.current_value))}), "
             f"expected {' or '.join(exc.expected_types)}"
         )
     return str(exc).splitlines()[0]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from soarpack import yamlsafe
 from soarpack.errors import PlaybookInvalid, PlaybookProblem
 from soarpack.playbook.expressions import Template, compile_value
 
@@ -163,13 +164,20 @@ def read_source(path: Path, text: str | None = None) -> Source:
     """Parse the YAML (safe loader only) and record each value's line."""
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = yamlsafe.read_capped(path)
+        except yamlsafe.FileTooLarge as exc:
+            raise PlaybookInvalid([PlaybookProblem(str(path), 0, "", "", f"is {exc}")]) from None
         except OSError as exc:
             raise PlaybookInvalid(
                 [PlaybookProblem(str(path), 0, "", "", f"cannot read: {exc.strerror}")]
             ) from None
+        except UnicodeDecodeError as exc:
+            raise PlaybookInvalid(
+                [PlaybookProblem(str(path), 0, "", "", f"not UTF-8 (bad byte at {exc.start})")]
+            ) from None
     try:
-        node, data = _parse(text)
+        # Aliases, deep nesting and oversized text refused before anything walks it.
+        node, data = yamlsafe.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -183,21 +191,6 @@ def read_source(path: Path, text: str | None = None) -> Source:
     if node is not None:
         _record_lines(node, "", source.lines)
     return source
-
-
-# libyaml's safe loader when present (about 15x faster), else the pure-Python one.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse(text: str) -> tuple[yaml.Node | None, Any]:
-    """Compose once with the safe loader, and build the data from that same node."""
-    loader = _SAFE_LOADER(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, data
 
 
 def _record_lines(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from soarpack import errors
+from soarpack import errors, jsondata
 from soarpack.cli import exitcodes
 from soarpack.engine import Engine
 from soarpack.playbook import states
@@ -405,6 +405,9 @@ def _engine_or_new(engine: Engine | None) -> Iterator[Engine]:
 
 
 def _checked_inputs(book: Playbook, engine: Engine, inputs: dict[str, Any]) -> dict[str, Any]:
+    unsafe = jsondata.problems(inputs)
+    if unsafe:
+        raise errors.InputError(f"playbook {book.name}", unsafe)
     store = engine.pack.schemas
     filled = store.apply_defaults(book.inputs, dict(inputs))
     problems = store.errors(book.inputs, filled, strict=True)

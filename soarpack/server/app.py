@@ -9,8 +9,9 @@
     GET  /runs/{run_id}                    the run's status, steps, outputs and journal
     POST /runs/{run_id}/approvals/{step}   approve or reject a waiting step; resumes the run
 
-Every request goes: request id -> key -> the key's rate and concurrency -> what the
-route needs (404, scope 403, body 413/400) -> the engine, in a worker thread, bounded
+Every request goes: request id -> key (one Authorization header) -> a POST's whole body,
+within server.body_timeout (408, 413) -> the key's rate and concurrency -> what the
+route needs (404, scope 403, body 400) -> the engine, in a worker thread, bounded
 by the action timeout. Errors are rendered by errors.py and nowhere else.
 """
 
@@ -35,7 +36,7 @@ from starlette.routing import Route
 from soarpack import docs
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import ConfigError
+from soarpack.errors import ConfigError, shortened
 from soarpack.pack import Pack
 from soarpack.playbook import session
 from soarpack.playbook.history import show_run
@@ -45,6 +46,7 @@ from soarpack.server.accesslog import AccessLog, note, request_id_of
 from soarpack.server.auth import Caller, KeyRing
 from soarpack.server.bodies import decision, json_object, run_request
 from soarpack.server.errors import (
+    BadHeaders,
     Forbidden,
     HttpProblem,
     MethodNotAllowed,
@@ -156,8 +158,20 @@ def create_app(service: Service) -> Starlette:
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )
+    # `/actions/NAME/` is our 404, never a redirect: Starlette's would build its Location
+    # from the caller's Host header.
+    app.router.redirect_slashes = False
     app.state.service = service
     return app
+
+
+def _authorization(request: Request) -> str | None:
+    """The one Authorization header, or BadHeaders: with two, which counts would depend
+    on the reader (a proxy may check one and we the other)."""
+    found = request.headers.getlist("authorization")
+    if len(found) > 1:
+        raise BadHeaders(f"The request has {len(found)} Authorization headers; send one.")
+    return found[0] if found else None
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -186,14 +200,27 @@ class _Api:
         async def endpoint(request: Request) -> Response:
             note(request.scope, route=template)
             try:
-                caller = self.service.keys.authenticate(request.headers.get("authorization"))
+                caller = self.service.keys.authenticate(_authorization(request))
                 note(request.scope, key=caller.id)
+                if request.method == "POST":
+                    # The whole body first, within its timeout: a caller trickling one
+                    # byte at a time must not hold one of the key's slots meanwhile.
+                    settings = self.service.settings
+                    await read_body(request, settings.max_body_bytes, settings.body_timeout)
                 with self.service.limits.slot(caller.id, caller.scope):
                     return await handler(request, caller)
             except Exception as exc:  # the server's boundary: every error becomes JSON
                 return error_response(exc, request_id_of(request.scope))
 
         return Route(template, endpoint, methods=methods)
+
+    async def _json_body(self, request: Request, where: str) -> dict[str, Any]:
+        """The body (already read by the route) as a JSON object, decoded in a worker
+        thread: checking a hostile megabyte takes a good fraction of a second, which
+        would stall every other request on the event loop."""
+        settings = self.service.settings
+        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        return await anyio.to_thread.run_sync(json_object, raw, where)
 
     async def healthz(self, request: Request) -> Response:
         note(request.scope, route="/healthz")
@@ -223,7 +250,7 @@ class _Api:
         note(request.scope, action=name)
         spec = self.pack.actions.get(name)
         if spec is None:
-            raise NotFound(f"Unknown action {name!r}.")
+            raise NotFound(f"Unknown action {shortened(repr(name))}.")
         if name in self.service.unserved:
             raise NotFound(
                 f"{name} is not served over HTTP: its inputs are paths on the server's disk. "
@@ -234,7 +261,7 @@ class _Api:
             raise Forbidden(refusal)
         if request.method != "POST":  # GET, or the HEAD Starlette adds to every GET
             return json_response(self._describe(name))
-        inputs = json_object(await read_body(request, self.service.settings.max_body_bytes), name)
+        inputs = await self._json_body(request, name)
         deadline = time.monotonic() + self.service.settings.action_timeout
         # What allowed a destructive call (the key's scope), for a worker to check.
         granted = {"granted": "api_key", "api_key": caller.id}
@@ -284,7 +311,7 @@ class _Api:
             refusal = caller.action_refusal(spec)
             if refusal:
                 raise Forbidden(f"The {name} playbook runs {spec.name}. {refusal}")
-        body = json_object(await read_body(request, self.service.settings.max_body_bytes), name)
+        body = await self._json_body(request, name)
         inputs, dry_run = run_request(body, name)
         start = functools.partial(self.service.runs.start, path, inputs, dry_run)
         run_id = await anyio.to_thread.run_sync(start)
@@ -310,9 +337,7 @@ class _Api:
         if not caller.scope.approve:
             raise Forbidden("This API key may not decide approvals.")
         run_id = self._run_id(request)
-        body = json_object(
-            await read_body(request, self.service.settings.max_body_bytes), "approval"
-        )
+        body = await self._json_body(request, "approval")
         approved, by, reason = decision(body)
         decide = functools.partial(
             session.approve,
@@ -332,5 +357,5 @@ class _Api:
         run_id = str(request.path_params["run_id"])
         note(request.scope, run_id=run_id)
         if not run_exists(self.service.runs.runs_dir, run_id):
-            raise NotFound(f"No run {run_id!r}.")
+            raise NotFound(f"No run {shortened(repr(run_id))}.")
         return run_id

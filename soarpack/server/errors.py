@@ -109,6 +109,21 @@ class BodyTooLarge(HttpProblem):
         return {**super().headers(), "Connection": "close"}
 
 
+class BadHeaders(HttpProblem):
+    """Headers we cannot read one way only (two Authorization headers: which one counts
+    would depend on the reader)."""
+
+    status, kind, exit_code = 400, "input", exitcodes.BAD_INPUT
+
+
+class BodyTimeout(HttpProblem):
+    status, kind, exit_code = 408, "input", exitcodes.BAD_INPUT
+
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still come: this connection cannot carry another request.
+        return {**super().headers(), "Connection": "close"}
+
+
 class TooManyRequests(HttpProblem):
     status, kind, exit_code = 429, "rate_limited", exitcodes.RATE_LIMITED
 

@@ -15,9 +15,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import anyio
 from starlette.requests import Request
 
-from soarpack.server.errors import BodyTooLarge, TooManyRequests
+from soarpack.server.errors import BodyTimeout, BodyTooLarge, TooManyRequests
 from soarpack.server.settings import Scope
 
 WINDOW_SECONDS = 60.0
@@ -25,23 +26,41 @@ WINDOW_SECONDS = 60.0
 BUSY_RETRY_AFTER = 1.0
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with BodyTooLarge as soon as it passes `limit` bytes.
+# Where the route keeps the body it read (before taking the key's slot) for the endpoint.
+_BODY_KEY = "soarpack.body"
+
+
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The request body, refused with BodyTooLarge as soon as it passes `limit` bytes and
+    with BodyTimeout when it has not all arrived `timeout` seconds after the first call.
 
     A Content-Length over the limit is refused before reading; the count while
-    reading covers chunked bodies, which have none.
+    reading covers chunked bodies, which have none. Read once per request: later calls
+    return the same bytes (the route reads it before the key's slot is taken, so a
+    caller trickling a body never holds a slot meanwhile).
     """
+    found = request.scope.get(_BODY_KEY)
+    if isinstance(found, bytes):
+        return found
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"The request body is {int(declared)} bytes; the limit is {limit}.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"The request body is over the limit of {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    with anyio.move_on_after(timeout) as waited:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"The request body is over the limit of {limit} bytes.")
+            chunks.append(chunk)
+    if waited.cancelled_caught:
+        raise BodyTimeout(
+            f"The request body did not arrive within {timeout:g} seconds "
+            f"({size} bytes came); send it at once."
+        )
+    body = b"".join(chunks)
+    request.scope[_BODY_KEY] = body
+    return body
 
 
 class KeyLimits:

@@ -29,8 +29,21 @@ Schema = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
 
 # Status codes each kind of operation can answer with, besides its success.
-_ACTION_ERRORS = ("400", "401", "403", "404", "409", "413", "422", "429", "500", "502", "504")
-_RUN_ERRORS = ("400", "401", "403", "404", "409", "413", "429", "500", "503")
+_ACTION_ERRORS = (
+    "400",
+    "401",
+    "403",
+    "404",
+    "408",
+    "409",
+    "413",
+    "422",
+    "429",
+    "500",
+    "502",
+    "504",
+)
+_RUN_ERRORS = ("400", "401", "403", "404", "408", "409", "413", "429", "500", "503")
 _READ_ERRORS = ("401", "403", "404", "429", "500")
 
 _ERROR_TEXT = {
@@ -39,6 +52,7 @@ _ERROR_TEXT = {
     "403": "The API key's scope does not allow this.",
     "404": "Unknown action, playbook, run or step; or the vendor said the object does not exist.",
     "409": "Conflict: the vendor refused a change that conflicts, or the run is busy or not waiting.",
+    "408": "The request body did not arrive within the server's body timeout.",
     "413": "The request body is larger than the server accepts.",
     "422": "The vendor refused the request's content.",
     "429": "Rate limited (this key's limit, or the vendor's after all retries); see Retry-After.",

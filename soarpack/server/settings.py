@@ -12,6 +12,8 @@
           concurrency: 8
       anonymous: {...}              # the scope of keyless callers under --allow-anonymous
       max_body_bytes: 1048576
+      body_timeout: 10              # seconds a request body may take to arrive (then 408)
+      header_timeout: 10            # seconds a connection may take to send its headers
       action_timeout: 60            # seconds an action may take (its deadline)
       executor: local               # or celery (workers.broker / SOARPACK_BROKER_URL)
       runs_dir: null                # playbook journals (default: the usual runs directory)
@@ -59,6 +61,8 @@ class ServerSettings(_Model):
     keys: tuple[KeyEntry, ...] = ()
     anonymous: Scope = Scope()
     max_body_bytes: int = Field(default=1_048_576, ge=1, le=1_073_741_824)
+    body_timeout: float = Field(default=10.0, gt=0, le=3_600)
+    header_timeout: float = Field(default=10.0, gt=0, le=3_600)
     action_timeout: float = Field(default=60.0, gt=0, le=86_400)
     executor: Literal["local", "celery"] = "local"
     runs_dir: str | None = None

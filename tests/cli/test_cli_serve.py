@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -171,3 +172,98 @@ def test_sigterm_lets_the_call_in_flight_finish(
     assert "soarpack server stopped" in text
     assert '"status":200' in text  # the access log line of the call
     assert KEY not in text and CANARY not in text
+
+
+@contextmanager
+def serving(tmp_path: Path, base_url: str, **server: object) -> Iterator[str]:
+    """A real `soarpack serve` on 127.0.0.1 (a free port); yields its base URL."""
+    config = write_config(
+        tmp_path,
+        {
+            "keys": [{"id": "ci", "sha256": hash_key(KEY)}],
+            "runs_dir": str(tmp_path / "runs"),
+            **server,
+        },
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SOARPACK_STATE_DIR": str(tmp_path / "state"),
+        **sandbox_env(base_url),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soarpack", "--config", str(config), "serve", "--port", "0"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True)
+    reader.start()
+    try:
+        url = ""
+        while not url:
+            line = lines.get(timeout=30)
+            if line.startswith("soarpack server listening on "):
+                url = line.split(" on ", 1)[1].strip()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(10)
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def _closed_by_server(sock: socket.socket, dribble: bytes) -> tuple[bool, bytes]:
+    """Send `dribble` a byte every 0.25 s (then nothing): whether the server closed the
+    connection within 20 s, and what it sent before."""
+    sock.settimeout(0.25)
+    deadline = time.monotonic() + 20
+    sent, received = 0, b""
+    while time.monotonic() < deadline:
+        try:
+            if sent < len(dribble):
+                sock.sendall(dribble[sent : sent + 1])
+                sent += 1
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True, received
+        if not chunk:
+            return True, received
+        received += chunk
+    return False, received
+
+
+@pytest.mark.slow
+def test_connections_with_incomplete_headers_are_closed(
+    tmp_path: Path, tenant: tuple[SandboxState, str]
+) -> None:
+    state, base_url = tenant
+    with serving(tmp_path, base_url, header_timeout=1) as url:
+        host, port = url.removeprefix("http://").split(":")
+        partial = [
+            b"",  # connects and sends nothing
+            b"POST /actions/netskope.alerts.list HT",  # half a request line
+            # headers a byte at a time, never finished (far past the deadline)
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200,
+        ]
+        for dribble in partial:
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                assert _closed_by_server(sock, dribble) == (True, b""), dribble
+        # Answered at once (healthz reads no body), then the body never ends: closed too.
+        unread = b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n" + b"a" * 500
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(unread[:60])
+            closed, received = _closed_by_server(sock, unread[60:])
+        assert closed and received.startswith(b"HTTP/1.1 200"), received
+        # The server still answers a whole request, and sent nothing to the vendor.
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    assert state.logged_requests() == []
