@@ -17,6 +17,7 @@ from soarpack.pack import Pack
 from soarpack.playbook import run_playbook
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.redis_server import RedisServer
+from soarpack.workers.signing import TASK_KEY_ENV, new_task_key
 from tests.workers.conftest import RedisMonitor
 
 BOOK = """
@@ -37,7 +38,7 @@ steps:
 @pytest.fixture
 def coordinator(redis_server: RedisServer, pack: Pack) -> Iterator[CeleryEngine]:
     # No worker reads this broker: a task that were sent would only wait there.
-    engine = CeleryEngine(pack, Config(env={}), broker=redis_server.url)
+    engine = CeleryEngine(pack, Config(env={TASK_KEY_ENV: new_task_key()}), broker=redis_server.url)
     yield engine
     engine.close()
 
