@@ -259,12 +259,14 @@ class PlaybookProblem:
     step: str
     field: str
     message: str
+    severity: str = "error"  # or "warning": shown, but the playbook may run
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         step = f" step {self.step}:" if self.step else ""
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{step}{field} {self.message}"
+        said = f"warning: {self.message}" if self.severity == "warning" else self.message
+        return f"{where}:{step}{field} {said}"
 
 
 class PlaybookError(SoarpackError):

@@ -98,13 +98,22 @@ def validate_playbooks(args: argparse.Namespace, pack: Any) -> int:
     """`soarpack validate PLAYBOOK...`: every problem with file, line and step."""
     from soarpack.playbook.validate import validate_playbook
 
-    problems = [p for name in args.playbooks for p in validate_playbook(name, pack)]
+    found = [p for name in args.playbooks for p in validate_playbook(name, pack)]
+    problems = [p for p in found if p.severity != "warning"]
+    warnings = [p for p in found if p.severity == "warning"]
     if args.json:
         print(
-            json.dumps({"ok": not problems, "problems": [p.__dict__ for p in problems]}, indent=2)
+            json.dumps(
+                {
+                    "ok": not problems,
+                    "problems": [p.__dict__ for p in problems],
+                    "warnings": [p.__dict__ for p in warnings],
+                },
+                indent=2,
+            )
         )
     else:
-        for problem in problems:
+        for problem in found:
             print(redact(str(problem)))
         if not problems:
             print(f"{len(args.playbooks)} playbook(s) valid")
@@ -118,6 +127,8 @@ def shipped_playbook_problems(pack: Any) -> list[tuple[str, str]]:
     found = []
     for path in sorted((pack.root / "playbooks").glob("*.yaml")):
         for problem in validate_playbook(path, pack):
+            if problem.severity == "warning":
+                continue  # shown by `soarpack validate PLAYBOOK`; a warning fails nothing
             where = f"{problem.file}:{problem.line}"
             found.append((where, f"{problem.step + ': ' if problem.step else ''}{problem.message}"))
     return found
