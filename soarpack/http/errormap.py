@@ -248,8 +248,8 @@ def never_resent(
 ) -> bool:
     """Whether no failure of class `cls` (or a subclass) can ever let a write be sent
     again: none is proven unprocessed, and none leaves it unknown for a `verify` read to
-    settle (when the action declares one). Classes outside CallError (playbook errors,
-    a handler's own) are never resent either."""
+    settle (when the action declares one). Classes outside CallError (input, settings and
+    playbook errors) are never resent either."""
     if not issubclass(cls, errors.CallError) and not issubclass(errors.CallError, cls):
         return True
     rows = [row for _, row in verdicts()]
