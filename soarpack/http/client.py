@@ -3,8 +3,9 @@
 It owns what every vendor call shares: base URL policy (https, or http to loopback
 only), auth placement, timeouts, TLS, proxy, User-Agent, client-side rate limits,
 retries with backoff (tenacity), and turning every failure into our error tree via
-the table in `errormap`, whose verdict each error carries. It keeps no per-action state: what one invocation did is
-recorded in the `calls` list the caller passes in.
+the table in `errormap`, whose verdict each error carries (and retries follow). It
+keeps no per-action state: what one invocation did is recorded in the `calls` list
+the caller passes in.
 """
 
 from __future__ import annotations
