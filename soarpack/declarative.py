@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from soarpack import errors
+from soarpack.http import errormap
 from soarpack.manifest import HttpSpec
 
 if TYPE_CHECKING:
@@ -97,9 +98,8 @@ def _send(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> Any:
         return reply.data
     records = reply.data.get(spec.records) if isinstance(reply.data, dict) else None
     if not isinstance(records, list):
-        raise errors.MalformedResponseError(
+        raise errormap.FAILURES["wrong_shape"].build(
             f"The answer to {session.action.name} has no `{spec.records}` list.",
-            hint="The vendor API may have changed; run with --debug and report it.",
             status=reply.status,
         )
     return records

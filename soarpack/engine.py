@@ -29,6 +29,7 @@ import msgspec
 from soarpack import annotated, errors, jsondata
 from soarpack.config import Config
 from soarpack.declarative import run_declared, send_declared
+from soarpack.http import errormap
 from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt, Reply
 from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
@@ -383,9 +384,8 @@ class Engine:
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         last = calls[-1] if calls else None
-        raise errors.MalformedResponseError(
+        raise errormap.FAILURES["wrong_shape"].build(
             f"The answer to {spec.name} does not have the documented shape: {shown}{more}.",
-            hint="The vendor API may have changed; run with --debug and report it.",
             method=last.method if last else None,
             url=last.url if last else None,
             status=last.status if last else None,

@@ -28,6 +28,12 @@
 
 Errors carry their context as attributes (status, vendor message, retry-after,
 field paths) and are rendered only at the boundaries (CLI, server, runner).
+
+Every CallError also carries its verdict, from the one table in soarpack/http/errormap.py:
+`processed` (False: proven not processed, so sending it again repeats nothing; None: it
+may have been processed; True: the vendor processed it and answered for good) and
+`transient` (the failure may pass by itself). A write is sent again only when
+`processed` is False, or after the action's `verify` read shows its effect absent.
 `str()` of any of them is passed through the secret redactor, so a message that
 quotes a vendor answer can never show a token.
 """
@@ -164,8 +170,13 @@ class CallError(SoarpackError):
         url: str | None = None,
         retry_after: float | None = None,
         attempts: int = 1,
+        processed: bool | None = None,
+        transient: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
+        # Unknown unless the failure's row says otherwise (errormap): never resent blindly.
+        self.processed = processed
+        self.transient = transient
         self.status = status
         self.vendor_message = vendor_message
         self.method = method
@@ -180,6 +191,7 @@ class CallError(SoarpackError):
             if value is not None:
                 out[key] = redact(value) if isinstance(value, str) else value
         out["attempts"] = self.attempts
+        out["processed"] = self.processed
         return out
 
 
@@ -276,7 +288,7 @@ class PlaybookProblem:
     step: str
     field: str
     message: str
-    level: str = "error"  # or "warning"
+    level: str = "error"  # or "warning": shown, but the playbook may run
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -388,14 +400,23 @@ class InDoubtError(PlaybookError):
 
     kind = "in_doubt"
 
-    def __init__(self, run_id: str, steps: list[str]) -> None:
+    def __init__(
+        self, run_id: str, steps: list[str], reasons: dict[str, str] | None = None
+    ) -> None:
         self.run_id = run_id
         self.steps = steps
-        names = ", ".join(steps)
+        #: Per step stopped by its own `retry:`: why the change was not sent again.
+        self.reasons = {step: why for step, why in (reasons or {}).items() if step in steps}
+        crashed = [s for s in steps if s not in self.reasons]
+        parts = [f"{step} was not sent again: {why}" for step, why in self.reasons.items()]
+        if crashed:
+            parts.append(
+                f"{', '.join(crashed)} started a change whose outcome is unknown "
+                "(the process stopped before the answer was recorded), and the action "
+                "declares no verification."
+            )
         super().__init__(
-            f"Run {run_id} stopped: {names} started a change whose outcome is unknown "
-            "(the process stopped before the answer was recorded), and the action declares "
-            "no verification.",
+            f"Run {run_id} stopped: " + " ".join(parts),
             hint=f"Check the vendor console, then `soarpack run --resume {run_id} "
             + " ".join(f"--retry-in-doubt {s}" for s in steps)
             + "` to send it again, or leave it.",

@@ -207,7 +207,7 @@ def test_failures_become_their_errors(
     )
     if isinstance(answer, httpx.Response) and answer.status_code >= 400:
         # A connection may document what a status means for its vendor (v2: 403 is auth).
-        rule = errormap.rule_for_status(
+        rule = errormap.for_status(
             answer.status_code, PACK.connections[action.connection].status_overrides
         )
         error = rule.error

@@ -98,17 +98,26 @@ def validate_playbooks(args: argparse.Namespace, pack: Any) -> int:
     """`soarpack validate PLAYBOOK...`: every problem with file, line and step."""
     from soarpack.playbook.validate import validate_playbook
 
-    problems = [p for name in args.playbooks for p in validate_playbook(name, pack)]
-    # Warnings are shown but do not fail the check: the playbook runs as it is.
-    failed = any(p.level != "warning" for p in problems)
+    found = [p for name in args.playbooks for p in validate_playbook(name, pack)]
+    problems = [p for p in found if p.level != "warning"]
+    warnings = [p for p in found if p.level == "warning"]
     if args.json:
-        print(json.dumps({"ok": not failed, "problems": [p.__dict__ for p in problems]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": not problems,
+                    "problems": [p.__dict__ for p in problems],
+                    "warnings": [p.__dict__ for p in warnings],
+                },
+                indent=2,
+            )
+        )
     else:
-        for problem in problems:
+        for problem in found:
             print(redact(str(problem)))
-        if not failed:
+        if not problems:
             print(f"{len(args.playbooks)} playbook(s) valid")
-    return exitcodes.CONFIG if failed else exitcodes.OK
+    return exitcodes.CONFIG if problems else exitcodes.OK
 
 
 def shipped_playbook_problems(pack: Any) -> list[tuple[str, str]]:

@@ -3,13 +3,15 @@
 It owns what every vendor call shares: base URL policy (https, or http to loopback
 only), auth placement, timeouts, TLS, proxy, User-Agent, client-side rate limits,
 retries with backoff (tenacity), and turning every failure into our error tree via
-the table in `errormap`. It keeps no per-action state: what one invocation did is
-recorded in the `calls` list the caller passes in.
+the table in `errormap`, whose verdict each error carries (and retries follow). It
+keeps no per-action state: what one invocation did is recorded in the `calls` list
+the caller passes in.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import email.utils
 import functools
 import ipaddress
@@ -28,7 +30,6 @@ import httpx
 from soarpack import __version__, errors
 from soarpack.config import ConnectionSettings
 from soarpack.http import errormap, tokens
-from soarpack.http.errormap import Retry
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import RedactingFilter, redact, redact_data
@@ -152,12 +153,11 @@ _PHASES: tuple[tuple[type[httpx.TimeoutException], str], ...] = (
 
 
 class _Attempt(Exception):
-    """Internal: a failed attempt carrying the error to raise and whether to retry."""
+    """Internal: a failed attempt carrying the error to raise (with its verdict)."""
 
-    def __init__(self, error: errors.CallError, retry: Retry):
+    def __init__(self, error: errors.CallError):
         super().__init__(str(error))
         self.error = error
-        self.retry = retry
 
 
 class ConnectionClient:
@@ -356,8 +356,8 @@ class ConnectionClient:
             except _Attempt as failed:
                 if not self._renewable(failed):
                     raise
-            # The vendor refused an obtained token (expired or revoked early): the
-            # 401 proves nothing was processed, so renew it and resend once.
+            # The vendor refused an obtained token (expired or revoked early) before
+            # acting on the request, so renew it and resend once.
             self._renew(token)
             return send(self._credential(calls, number, ends))
 
@@ -391,7 +391,9 @@ class ConnectionClient:
             stop=stop,
             wait=_wait,
             retry=tenacity.retry_if_exception(
-                lambda exc: isinstance(exc, _Attempt) and exc.retry.allows(side_effect)
+                lambda exc: (
+                    isinstance(exc, _Attempt) and errormap.retry_by_itself(exc.error, side_effect)
+                )
             ),
             sleep=self.sleep,
             reraise=True,
@@ -438,16 +440,20 @@ class ConnectionClient:
         """The configured token, or one the connection's exchange obtains (cached).
 
         An exchange answer over the size cap or past the deadline arrives as the _Attempt
-        an ordinary answer would give (passed through as is); other failures are judged
-        by the exchange's own retry rule."""
+        an ordinary answer would give; every exchange failure is marked not processed."""
         if self._tokens is None:
             return self.settings.secret(self.spec.auth.setting)
         try:
             return self._tokens.token(
                 self._http, self.settings, self._exchange_sender(calls, number, deadline)
             )
+        except _Attempt as failed:
+            # Whatever the exchange's own request met, the action's request was not sent.
+            failed.error.processed = False
+            raise
         except errors.CallError as error:
-            raise _Attempt(error, errormap.exchange_retry(error)) from None
+            error.processed = False
+            raise _Attempt(error) from None
 
     def _renewable(self, failed: _Attempt) -> bool:
         return self._tokens is not None and failed.error.status in errormap.RENEW_TOKEN_STATUSES
@@ -487,7 +493,7 @@ class ConnectionClient:
                 broke = self._transport_attempt(exc, deadline, remaining, request.method)
                 broke.error.url = shown_url
                 record(None, broke.error.kind)
-                # Judged by the exchange's own retry rule (`_credential`), as before.
+                # `_credential` marks it not processed: the action's request was not sent.
                 raise broke.error from None
             record(response.status_code)
             return response
@@ -580,40 +586,34 @@ class ConnectionClient:
             "status": response.status_code,
         }
         if response.status_code >= 400:
-            rule = errormap.rule_for_status(response.status_code, self.spec.status_overrides)
+            verdict = errormap.for_status(response.status_code, self.spec.status_overrides)
             vendor_message = _vendor_message(response)
-            error_class = rule.error
             if response.status_code == 403 and self._says_bad_credential(vendor_message):
                 # Netskope v1 answers a wrong token with 403: that is not a scope problem.
-                error_class = errors.AuthenticationError
-            error = error_class(
+                verdict = dataclasses.replace(verdict, error=errors.AuthenticationError)
+            error = verdict.build(
                 _status_message(self.spec.name, response.status_code, vendor_message),
-                hint=rule.hint,
                 vendor_message=vendor_message,
                 retry_after=_retry_after(response.headers),
                 **context,
             )
-            raise _Attempt(error, rule.retry)
+            raise _Attempt(error)
         if response.status_code >= 300:
             raise _Attempt(
-                errors.InvalidRequestError(
+                errormap.FAILURES["redirect"].build(
                     f"{self.spec.name} answered with a redirect ({response.status_code}) to "
                     f"{redact(response.headers.get('location', '?'))}.",
-                    hint="Check base_url: redirects are not followed, so credentials never travel to another host.",
                     **context,
-                ),
-                Retry.NEVER,
+                )
             )
         if raw:
             if "html" in response.headers.get("content-type", "").lower():
                 # Data pages are JSON or CSV; a page for humans is a proxy or portal talking.
                 raise _Attempt(
-                    errors.MalformedResponseError(
+                    errormap.FAILURES["not_json"].build(
                         f"{self.spec.name} answered {response.status_code} with an HTML page instead of data.",
-                        hint="A proxy or captive portal may be answering instead of the vendor; check base_url.",
                         **context,
-                    ),
-                    Retry.READS,
+                    )
                 )
             return Reply(response.status_code, response.headers, response.content)
         data = _decode_json(response, self.spec.name, context)
@@ -638,23 +638,22 @@ class ConnectionClient:
             and int(declared) > cap
             and not response.headers.get("content-encoding")
         ):
-            raise _Attempt(_too_large(self.spec.name, cap, context), Retry.NEVER)
+            raise _Attempt(_too_large(self.spec.name, cap, context))
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > cap:
-                raise _Attempt(_too_large(self.spec.name, cap, context), Retry.NEVER)
+                raise _Attempt(_too_large(self.spec.name, cap, context))
             chunks.append(chunk)
             if deadline.left() <= 0:
                 raise _Attempt(
-                    errors.RequestTimeout(
+                    errormap.answered("late_answer", response.status_code).build(
                         f"{self.spec.name} was still sending its answer when "
                         f"{deadline.whose} ran out.",
                         hint=_STEP_HINT if deadline.by_step else None,
                         **context,
-                    ),
-                    Retry.NEVER,
+                    )
                 )
         # What Response.read() would have stored: .content, .text and .json() use it.
         response._content = b"".join(chunks)
@@ -675,28 +674,28 @@ class ConnectionClient:
         self, exc: httpx.HTTPError, deadline: _Deadline, remaining: float, method: str
     ) -> _Attempt:
         """A transport failure of an attempt that had `remaining` seconds, as our error."""
-        failure, retry = _transport_failure(exc, self.spec.name)
+        failure = _transport_failure(exc, self.spec.name)
         if deadline.by_step and self._cut_short(exc, remaining):
             # The step's time is spent, not the connection's: say so, and try no more.
             failure = errors.RequestTimeout(
                 f"{self.spec.name}: the step's timeout ran out while waiting for the answer.",
                 hint=_STEP_HINT,
+                processed=failure.processed,
+                transient=False,
             )
-            retry = Retry.NEVER
         failure.method = method
-        return _Attempt(failure, retry)
+        return _Attempt(failure)
 
     def _time_left(self, deadline: _Deadline, method: str, number: int) -> float:
         """Seconds left before `deadline`, or the RequestTimeout (as an _Attempt) if none."""
         remaining = deadline.left()
         if remaining <= 0:
             raise _Attempt(
-                errors.RequestTimeout(
+                errormap.FAILURES["deadline_before_send"].build(
                     f"{self.spec.name}: {deadline.whose} ran out before attempt {number}.",
                     hint=_STEP_HINT if deadline.by_step else None,
                     method=method,
-                ),
-                Retry.NEVER,
+                )
             )
         return remaining
 
@@ -730,22 +729,23 @@ class ConnectionClient:
             elif value:
                 parts.append(str(value))
         message = "; ".join(dict.fromkeys(parts)) or "no message given"
+        verdict = errormap.FAILURES["vendor_error"]
         if self._says_bad_credential(message):
-            error: errors.CallError = errors.AuthenticationError(
+            error = dataclasses.replace(verdict, error=errors.AuthenticationError).build(
                 f"{self.spec.name} rejected the credential: {message}",
                 hint="Check the token in the connection settings.",
                 vendor_message=message,
                 **context,
             )
         else:
-            error = errors.VendorError(
+            error = verdict.build(
                 f"{self.spec.name} reported a failure: {message}", vendor_message=message, **context
             )
-        raise _Attempt(error, Retry.NEVER)
+        raise _Attempt(error)
 
 
 def _too_large(connection: str, cap: int, context: dict[str, Any]) -> errors.CallError:
-    return errors.MalformedResponseError(
+    return errormap.answered("too_large", context.get("status")).build(
         f"{connection} answered with a body larger than max_response_bytes ({cap} bytes); "
         "it was not read further.",
         hint="Narrow the request (smaller pages), or raise max_response_bytes for this "
@@ -842,40 +842,29 @@ def _decode_json(response: httpx.Response, connection: str, context: dict[str, A
         kind = response.headers.get("content-type", "unknown content type")
         snippet = response.text[:_SNIPPET].replace("\n", " ") if kind.startswith("text/") else ""
         raise _Attempt(
-            errors.MalformedResponseError(
+            errormap.FAILURES["not_json"].build(
                 f"{connection} answered {response.status_code} with a body that is not JSON ({kind})"
                 + (f": {snippet}" if snippet else "."),
-                hint="A proxy or captive portal may be answering instead of the vendor; check base_url.",
                 **context,
-            ),
-            Retry.READS,
+            )
         ) from None
 
 
-def _transport_failure(exc: httpx.HTTPError, connection: str) -> tuple[errors.CallError, Retry]:
-    """Map an httpx transport exception to our error and its retry rule."""
+def _transport_failure(exc: httpx.HTTPError, connection: str) -> errors.CallError:
+    """Our error for an httpx transport exception, its verdict set (errormap.FAILURES)."""
+    rows = errormap.FAILURES
     if isinstance(exc, httpx.ConnectTimeout):
-        return errors.RequestTimeout(
-            f"Connecting to {connection} timed out.",
-            hint="Check the network path and connect_timeout.",
-        ), errormap.CONNECT_RETRY
+        return rows["connect_timeout"].build(f"Connecting to {connection} timed out.")
     if isinstance(exc, httpx.ReadTimeout):
-        return errors.RequestTimeout(
-            f"{connection} did not answer in time.",
-            hint="Raise read_timeout or narrow the request.",
-        ), errormap.READ_TIMEOUT_RETRY
+        return rows["read_timeout"].build(f"{connection} did not answer in time.")
     if isinstance(exc, httpx.WriteTimeout):
-        return errors.RequestTimeout(
-            f"Sending the request to {connection} timed out."
-        ), errormap.WRITE_TIMEOUT_RETRY
+        return rows["write_timeout"].build(f"Sending the request to {connection} timed out.")
     if isinstance(exc, httpx.PoolTimeout):
-        return errors.RequestTimeout(
-            f"No free connection to {connection} in time."
-        ), errormap.POOL_TIMEOUT_RETRY
+        return rows["pool_timeout"].build(f"No free connection to {connection} in time.")
     if isinstance(exc, httpx.ProxyError):
-        return errors.ConnectionFailed(
+        return rows["proxy"].build(
             f"The proxy refused or failed the connection to {connection}: {exc}", reason="proxy"
-        ), errormap.CONNECT_RETRY
+        )
     if isinstance(exc, httpx.ConnectError):
         reason = _connect_reason(exc)
         words = {
@@ -883,23 +872,15 @@ def _transport_failure(exc: httpx.HTTPError, connection: str) -> tuple[errors.Ca
             "tls": "the TLS handshake failed (certificate or protocol)",
             "refused": "the connection was refused",
         }.get(reason, "the connection failed")
-        hints = {
-            "dns": "Check base_url's host name.",
-            "tls": "Check the certificate chain; set ca_bundle for a private CA.",
-            "refused": "Check base_url's host and port, and that the service is up.",
-        }
-        # A TLS failure will not fix itself by retrying.
-        retry = Retry.NEVER if reason == "tls" else errormap.CONNECT_RETRY
-        return errors.ConnectionFailed(
-            f"Cannot reach {connection}: {words} ({exc}).", reason=reason, hint=hints.get(reason)
-        ), retry
+        row = rows[reason if reason in ("dns", "tls", "refused") else "connect_other"]
+        return row.build(f"Cannot reach {connection}: {words} ({exc}).", reason=reason)
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return errors.ConnectionFailed(
+        return rows["unsupported_protocol"].build(
             f"Cannot reach {connection}: {exc}.", reason="other"
-        ), Retry.NEVER
-    return errors.TransportError(
+        )
+    return rows["broken"].build(
         f"The connection to {connection} broke: {type(exc).__name__}: {exc}."
-    ), errormap.READ_TIMEOUT_RETRY
+    )
 
 
 def _connect_reason(exc: BaseException) -> str:

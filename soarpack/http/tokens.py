@@ -177,7 +177,7 @@ class CachedExchange(ABC):
             raise self._failure(response, data, context)
         if not isinstance(data, dict):
             kind = response.headers.get("content-type", "unknown content type")
-            raise errors.MalformedResponseError(
+            raise errormap.FAILURES["not_json"].build(
                 f"The token answer of {self.connection} is not a JSON object ({kind}).",
                 hint="A proxy or captive portal may be answering instead of the vendor; check base_url.",
                 **context,
@@ -185,7 +185,7 @@ class CachedExchange(ABC):
         try:
             return self.read(data)
         except ValueError as exc:
-            raise errors.MalformedResponseError(
+            raise errormap.FAILURES["not_json"].build(
                 f"The token answer of {self.connection} cannot be used: {exc}.",
                 hint="The vendor's token endpoint may have changed; run with --debug and report it.",
                 **context,
@@ -206,10 +206,8 @@ class CachedExchange(ABC):
                 vendor_message=vendor_message,
                 **context,
             )
-        rule = errormap.rule_for_status(status)
-        return rule.error(
+        return errormap.for_status(status).build(
             f"Obtaining an access token from {self.connection} failed: {status} {phrase}{said}.",
-            hint=rule.hint,
             vendor_message=vendor_message,
             retry_after=_retry_after(response),
             **context,

@@ -13,10 +13,16 @@ What can go wrong, and what happens:
     failure                                    next request     sink
     sink write fails                           resend           rolled back to the mark
     crash after the mark (any point)           resend on start  rolled back to the mark
-    5xx / timeout / bad JSON after a cursor-   resend           untouched
-      moving request (it may have moved)
-    429, 409                                   same operation   untouched (not processed)
-    auth, permission, bad request              stop the stream with the error
+    the request may have been processed        resend           untouched
+      (error.processed None: 5xx, timeout),
+      or was but its page was lost (bad JSON)
+    proven not processed (error.processed      same operation   untouched
+      False: 429, 503, 409, connect error)
+    a final answer (auth, permission, bad      stop the stream with the error
+      request: processed, not transient)
+
+The verdict is the error's own (soarpack/http/errormap.py); nothing here looks at
+statuses or error classes.
 
 A `resend` answer whose fingerprint equals the last committed page means the request
 that failed never moved the cursor: it is dropped and the original operation is sent
@@ -42,11 +48,6 @@ from soarpack.ingest.sinks import Sink, SinkError
 from soarpack.netskope.dataexport import PAGE_SIZE, Fingerprint, Page, fetch_page
 
 log = logging.getLogger(__name__)
-
-# Errors after which the cursor may or may not have moved: ask for the page again.
-_UNCERTAIN = (errors.ServerError, errors.TransportError, errors.MalformedResponseError)
-# Errors that prove the request was not processed: send the same operation again.
-_NOT_PROCESSED = (errors.RateLimitedError, errors.ConflictError)
 
 
 @dataclass
@@ -204,14 +205,18 @@ class _Worker:
                 page = fetch_page(
                     self.ingest.client, self.stream, self.result.index, operation, calls
                 )
-            except _UNCERTAIN as exc:
+            except errors.CallError as exc:
+                if exc.processed is False:
+                    # The cursor did not move: ask for the same again.
+                    self._failed(exc)
+                    continue
+                if exc.processed is not None and not exc.transient:
+                    raise  # a final answer: asking again gets the same one
+                # The cursor may have moved, and that page was lost: ask for it again.
                 self._failed(exc)
                 retrying = retrying or operation
                 operation = "resend"
                 self.result.resends += 1
-                continue
-            except _NOT_PROCESSED as exc:
-                self._failed(exc)
                 continue
             finally:
                 self.ingest.record_calls(calls)

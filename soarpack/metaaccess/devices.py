@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from soarpack import errors
+from soarpack.http import errormap
 
 if TYPE_CHECKING:
     from soarpack.engine import Session
@@ -54,9 +55,8 @@ def read_page(session: Session, data: Any, status: int) -> Page:
         )
     if problem is not None:
         last = session.calls[-1] if session.calls else None
-        raise errors.MalformedResponseError(
+        raise errormap.FAILURES["wrong_shape"].build(
             f"The answer to {session.action.name} {problem}.",
-            hint="The vendor API may have changed; run with --debug and report it.",
             method=last.method if last else None,
             url=last.url if last else None,
             status=status,

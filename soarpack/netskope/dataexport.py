@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from soarpack import errors
+from soarpack.http import errormap
 from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt
 
 STREAM_PATTERN = re.compile(r"^(events|alerts)/([a-z]+)$")
@@ -153,14 +154,14 @@ def parse_page(
         page = _PAGE_DECODER.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         kind = headers.get("content-type", "unknown content type")
-        raise errors.MalformedResponseError(
+        raise errormap.FAILURES["not_json"].build(
             f"{connection} answered with a page that is not the documented JSON ({kind}): {exc}.",
             hint="A proxy may be answering instead of Netskope; ask for the page again with resend.",
             **context,
         ) from None
     if page.ok != 1:
         message = str(page.message or "no message given")
-        raise errors.VendorError(
+        raise errormap.FAILURES["vendor_error"].build(
             f"{connection} reported a failure: {message}", vendor_message=message, **context
         )
     records = page.result

@@ -321,7 +321,9 @@ class _Drive:
             except errors.ExpressionError as exc:
                 result.status, result.error = "failed", exc
         if status == "in_doubt":
-            result.error = errors.InDoubtError(self.files.run_id, doubts or _doubtful(runner))
+            result.error = errors.InDoubtError(
+                self.files.run_id, doubts or _doubtful(runner), runner.state.doubt_reasons()
+            )
         result.steps = {sid: _summary(s) for sid, s in runner.state.steps.items()}
         result.changes = list(self.planned)
         result.waiting = [

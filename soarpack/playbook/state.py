@@ -27,6 +27,7 @@ class Unit:
     error: dict[str, Any] | None = None
     planned: dict[str, Any] | None = None
     duration_ms: float | None = None
+    doubt: str | None = None  # in doubt by the step's own retry: why it was not resent
 
     @property
     def key(self) -> str:
@@ -115,6 +116,11 @@ class RunState:
             return
         unit = self.unit(event["step"], event.get("item"))
         unit.state = states.advance(unit.state, kind, unit.key)
+        if kind == "in_doubt":
+            unit.doubt = event.get("reason")
+            unit.error = event.get("error") or unit.error
+        elif unit.state != states.IN_DOUBT:
+            unit.doubt = None
         if kind == "started":
             unit.attempts = int(event.get("attempt", unit.attempts + 1))
             unit.inputs = event.get("inputs")
@@ -136,6 +142,15 @@ class RunState:
             found.approval["approved_by"] = event.get("by")
         if unit.item is None:
             self._refresh(found)
+
+    def doubt_reasons(self) -> dict[str, str]:
+        """Why each unit left in doubt by its step's own retry was not sent again."""
+        return {
+            unit.key: unit.doubt
+            for found in self.steps.values()
+            for unit in (found.head, *found.units)
+            if unit.state == states.IN_DOUBT and unit.doubt
+        }
 
     def _refresh(self, found: StepState) -> None:
         self.views[found.step.id] = found.view()

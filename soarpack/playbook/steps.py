@@ -4,6 +4,16 @@ Each call goes through `Engine.invoke`, the path the CLI takes: input validation
 the HTTP client's own retries and rate limits, redaction. Runner retries are on
 top, per the step's `retry`. The start of a write is made durable before it is
 sent, so a crash can leave it "in doubt" but never forgotten.
+
+A step's `retry.errors` says which failures are worth another attempt; whether a
+write may be sent again is the error's verdict (soarpack/http/errormap.py):
+
+    read step                                  -> sent again
+    write, error.processed False               -> sent again (it was not processed)
+    write, error.processed True                -> fails: the vendor answered for good
+    write, error.processed None, `verify`      -> in doubt; the verify read decides:
+                                                  done -> succeeded, absent -> sent again
+    write, error.processed None, no `verify`   -> in doubt, as after a crash (exit 11)
 """
 
 from __future__ import annotations
@@ -15,10 +25,14 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 
 from soarpack import errors
+from soarpack.http import errormap
+from soarpack.manifest import ActionSpec
+from soarpack.playbook import states
 from soarpack.playbook.expressions import resolve
 from soarpack.playbook.grants import approval_record
 from soarpack.playbook.model import DEFAULT_RETRY_ERRORS, ApprovalSpec, RetrySpec
 from soarpack.playbook.state import StepState, Unit
+from soarpack.playbook.verify import check_effect, record_check
 
 if TYPE_CHECKING:
     from soarpack.playbook.runner import Runner
@@ -49,6 +63,8 @@ class UnitRunner:
             # A Celery worker died mid-write and the write cannot be verified
             # (soarpack/workers/tasks.py): in doubt, as if this process had stopped there.
             runner.record({"ev": "in_doubt", "step": unit.step, "item": unit.item})
+        except _Doubt:
+            pass  # journaled as in doubt already, with why it was not sent again
         except errors.SoarpackError as error:
             runner.fail_unit(found, unit, error)
         finally:
@@ -69,16 +85,79 @@ class UnitRunner:
         retrying = tenacity.Retrying(
             stop=_stop(policy),
             wait=_wait(policy),
-            retry=tenacity.retry_if_exception(lambda exc: _retriable(exc, policy, writes)),
+            retry=tenacity.retry_if_exception_type(_Resend),
             sleep=self.sleep,
             before_sleep=lambda state: self._retrying(unit, state),
             reraise=True,
         )
-        for attempt in retrying:
-            with attempt:
-                self._attempt(
-                    found, unit, action.name, inputs, writes, attempt.retry_state.attempt_number
-                )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    try:
+                        self._attempt(found, unit, action.name, inputs, writes, number)
+                    except errors.SoarpackError as error:
+                        self._after_failure(found, unit, action, policy, error, number)
+        except _Resend as last:
+            raise last.error from None  # attempts or time spent: the step fails
+
+    def _after_failure(
+        self,
+        found: StepState,
+        unit: Unit,
+        action: ActionSpec,
+        policy: RetrySpec,
+        error: errors.SoarpackError,
+        number: int,
+    ) -> None:
+        """Raise what a failed attempt comes to: _Resend (try again), _Doubt (journaled
+        in doubt), the error itself (the step fails); or return when the verify read
+        found the change made (journaled as succeeded)."""
+        if not _covered(error, policy) or isinstance(error, errors.InDoubtError):
+            raise error
+        if action.side_effect == "read":
+            raise _Resend(error)
+        if not isinstance(error, errors.CallError):
+            raise error  # not a vendor's answer (bad input, settings): nothing to resend
+        if errormap.may_resend(error, action.side_effect):
+            raise _Resend(error)
+        if number >= policy.max_attempts:
+            raise error  # no attempt left to resend with: the step fails as it is
+        cause = _cause(error)
+        if error.processed:
+            error.message += (
+                f" Not sent again: the vendor answered it for good ({cause}); sending "
+                "it again would get the same answer or repeat the change."
+            )
+            raise error
+        check = check_effect(self.runner, found, unit)
+        if check is None:
+            reason = (
+                f"after {cause} it is unknown whether {action.name} was applied, and the "
+                "action declares no `verify` read to check"
+            )
+        elif check.done is None:
+            reason = (
+                f"after {cause} it is unknown whether {action.name} was applied, and its "
+                f"`verify` read ({check.by}) failed: {check.error}"
+            )
+        else:
+            reason = f"after {cause}, checked with its `verify` read ({check.by})"
+        from soarpack.playbook.runner import error_data
+
+        self.runner.record(
+            {
+                "ev": "in_doubt",
+                "step": unit.step,
+                "item": unit.item,
+                "error": error_data(error),
+                "reason": reason,
+            }
+        )
+        if check is None or not record_check(self.runner, found, unit, check):
+            raise _Doubt()
+        if not check.done:
+            raise _Resend(error)  # verified absent: sending it again repeats nothing
 
     def _attempt(
         self, found: StepState, unit: Unit, action: str, inputs: Any, writes: bool, number: int
@@ -136,9 +215,10 @@ class UnitRunner:
 
     def _retrying(self, unit: Unit, state: tenacity.RetryCallState) -> None:
         outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if not isinstance(error, errors.SoarpackError):
-            return
+        resend = outcome.exception() if outcome is not None else None
+        if not isinstance(resend, _Resend) or unit.state != states.RUNNING:
+            return  # a verified absence is journaled already (and left the unit pending)
+        error = resend.error
         from soarpack.playbook.runner import error_data
 
         self.runner.record(
@@ -222,18 +302,27 @@ def _wait(policy: RetrySpec) -> Any:
     return wait
 
 
-def _retriable(error: BaseException, policy: RetrySpec, writes: bool) -> bool:
-    """Whether the step's retry policy covers this error (see the playbook docs)."""
-    if not isinstance(error, errors.SoarpackError):
-        return False
+def _covered(error: errors.SoarpackError, policy: RetrySpec) -> bool:
+    """Whether the step's `retry.errors` names this error's class (or a parent)."""
     names = policy.errors or DEFAULT_RETRY_ERRORS
-    classes = tuple(getattr(errors, n) for n in names)
-    if not isinstance(error, classes):
-        return False
-    # A timed-out write may have been applied: resending it needs an explicit opt-in.
-    return not (
-        writes and isinstance(error, errors.RequestTimeout) and "RequestTimeout" not in names
-    )
+    return isinstance(error, tuple(getattr(errors, n) for n in names))
+
+
+def _cause(error: errors.CallError) -> str:
+    status = f" {error.status}" if error.status is not None else ""
+    return f"{type(error).__name__}{status}"
+
+
+class _Resend(Exception):
+    """Internal: the failed attempt may be sent again (tenacity waits, then retries)."""
+
+    def __init__(self, error: errors.SoarpackError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Doubt(Exception):
+    """Internal: the unit is journaled in doubt; the run stops there, as after a crash."""
 
 
 def _with_sources(error: errors.InputError, found: StepState, unit: Unit) -> errors.InputError:

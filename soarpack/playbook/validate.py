@@ -4,6 +4,9 @@ Like a compiler, the checks collect every problem rather than stopping at the fi
 schema, unknown actions and playbooks, references to unknown steps or outputs or to
 steps that may not have run yet, cycles, literal inputs the action's schema refuses,
 and destructive steps with neither an approval nor an explicit `approval: none`.
+
+Warnings (level "warning") are shown but do not stop a run: a write step whose
+`retry.errors` lists a class after which the resend rule never sends it again.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from soarpack import errors
 from soarpack.errors import ExpressionError, PlaybookInvalid, PlaybookProblem
+from soarpack.http import errormap
 from soarpack.pack import Pack
 from soarpack.playbook.expressions import Template, compile_value, has_expression, templates
 from soarpack.playbook.model import CompiledStep, Playbook, Source, read_source
@@ -71,7 +76,40 @@ def _checked(
     except ExpressionError:
         # find every bad expression, each with its line
         return None, list(_expression_problems(source))
-    return playbook, _Checker(playbook, pack).problems()
+    return playbook, [*_Checker(playbook, pack).problems(), *playbook_warnings(playbook, pack)]
+
+
+def playbook_warnings(playbook: Playbook, pack: Pack) -> list[PlaybookProblem]:
+    """What a valid playbook may not do as its author expects."""
+    file = str(playbook.path)
+    found = []
+    for step in playbook.steps.values():
+        for field, message in _retry_warnings(step, pack):
+            pointer = f"/steps/{step.index}/{field.replace('.', '/')}"
+            line = playbook.source.line(pointer)
+            found.append(PlaybookProblem(file, line, step.id, field, message, WARNING))
+    return sorted(found)
+
+
+def _retry_warnings(step: CompiledStep, pack: Pack) -> Iterator[tuple[str, str]]:
+    """Error classes a write step's retry names that can never let it be sent again."""
+    policy = step.spec.retry
+    action = pack.actions.get(str(step.spec.action))
+    if policy is None or action is None or action.side_effect == "read":
+        return
+    connection = pack.connections.get(action.connection)
+    overrides = connection.status_overrides if connection is not None else None
+    for name in policy.errors:
+        cls = getattr(errors, name, None)
+        if not isinstance(cls, type) or not issubclass(cls, errors.SoarpackError):
+            continue  # the schema names the classes
+        if errormap.never_resent(cls, verifiable=action.verify is not None, overrides=overrides):
+            yield (
+                "retry.errors",
+                f"{name} never lets this {action.side_effect} step be sent again: after it "
+                "the vendor's answer is final (a change is resent only when the failure "
+                "proves it was not processed, or a `verify` read shows it absent)",
+            )
 
 
 def _schema_problems(source: Source, pack: Pack) -> Iterator[PlaybookProblem]:

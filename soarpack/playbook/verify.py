@@ -6,12 +6,16 @@
         `--retry-in-doubt STEP`                     -> send again, on the user's word
         otherwise                                   -> the run stops and names the step
 
+A step's own `retry:` meeting a failure that leaves a write's outcome unknown uses the
+same read (`check_effect`, `record_check`; see steps.py).
+
 Also re-applies the consequences of failures recorded from outside the process
 (a rejected approval): the run fails, or its `on_error` handler is triggered.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from soarpack import errors
@@ -51,10 +55,27 @@ def _resolve_doubt(runner: Runner, found: StepState, unit: Unit, retry: tuple[st
     if key in retry or runner.prefix + unit.step in retry:
         runner.record({"ev": "retry_in_doubt", "step": unit.step, "item": unit.item})
         return True
+    check = check_effect(runner, found, unit)
+    return check is not None and record_check(runner, found, unit, check)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the action's `verify` read found: done True/False, or None if it failed."""
+
+    by: str
+    done: bool | None
+    observed: Any = None
+    error: errors.SoarpackError | None = None
+
+
+def check_effect(runner: Runner, found: StepState, unit: Unit) -> Check | None:
+    """Ask the vendor, with the action's `verify` read, whether the unit's change is
+    there (None when the action declares no verify). Records nothing."""
     action = runner.engine.pack.action(str(found.step.spec.action))
     check = action.verify
     if check is None:
-        return False
+        return None
     inputs = unit.inputs if isinstance(unit.inputs, dict) else {}
     try:
         read_inputs = resolve(compile_value(check.with_), {"inputs": inputs})
@@ -66,18 +87,27 @@ def _resolve_doubt(runner: Runner, found: StepState, unit: Unit, retry: tuple[st
             resolve(compile_value(check.done_when), {"inputs": inputs, "result": observed})
         )
     except errors.SoarpackError as exc:
+        return Check(check.action, None, error=exc)
+    return Check(check.action, bool(done), observed)
+
+
+def record_check(runner: Runner, found: StepState, unit: Unit, check: Check) -> bool:
+    """Journal what the verify read found (the unit is in doubt): done -> succeeded,
+    absent -> pending (to be sent again). Returns False if it stays in doubt."""
+    if check.done is None:
+        assert check.error is not None
         runner.record(
             {
                 "ev": "verify_failed",
                 "step": unit.step,
                 "item": unit.item,
-                "by": check.action,
-                "error": exc.to_dict(),
+                "by": check.by,
+                "error": check.error.to_dict(),
             }
         )
         return False
-    verification = {"verified": done, "by": check.action, "observed": observed}
-    if done:
+    verification = {"verified": check.done, "by": check.by, "observed": check.observed}
+    if check.done:
         runner.record(
             {
                 "ev": "verified_done",

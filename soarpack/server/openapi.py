@@ -93,6 +93,11 @@ ERROR_SCHEMA: Schema = {
                 "vendor_message": {"type": ["string", "null"]},
                 "retry_after": {"type": ["number", "null"]},
                 "attempts": {"type": "integer"},
+                "processed": {
+                    "type": ["boolean", "null"],
+                    "description": "false: the vendor did not process the request, so sending "
+                    "it again repeats nothing; null: it may have; true: it answered for good",
+                },
             },
         },
     },

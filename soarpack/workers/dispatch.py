@@ -35,6 +35,7 @@ from kombu.exceptions import OperationalError
 from soarpack import errors
 from soarpack.config import Config
 from soarpack.engine import ActionResult, Engine
+from soarpack.http import errormap
 from soarpack.pack import Pack
 from soarpack.workers import signing, wire
 from soarpack.workers.celeryapp import TASK_NAME, WorkerSettings, make_app
@@ -94,7 +95,9 @@ class CeleryEngine(Engine):
         if deadline is not None:
             timeout: float | None = deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
-                raise errors.RequestTimeout(f"{spec.name}: its time ran out before it was sent.")
+                raise errormap.FAILURES["deadline_before_send"].build(
+                    f"{spec.name}: its time ran out before it was sent."
+                )
             wait = float(timeout or 0) + self.settings.queue_margin
         else:
             timeout, wait = None, self.settings.result_timeout
@@ -112,12 +115,13 @@ class CeleryEngine(Engine):
             pending = self.app.send_task(TASK_NAME, args=args, task_id=task_id, expires=wait)
         except (OperationalError, redis.exceptions.ConnectionError) as exc:
             raise _unreachable(self.settings.broker, exc) from None
+        # From here the task is on the broker: a worker may run it, whatever we see.
         try:
             data = pending.get(timeout=wait, propagate=False)
         except redis.exceptions.ConnectionError as exc:
-            raise _unreachable(self.settings.result_backend, exc) from None
+            raise _unreachable(self.settings.result_backend, exc, sent=True) from None
         except CeleryTimeout:
-            raise errors.RequestTimeout(
+            raise errormap.FAILURES["read_timeout"].build(
                 f"{spec.name}: no worker answered within {wait:g} s (task {task_id}).",
                 hint="Are workers running (`soarpack worker`) and reading the same broker?",
             ) from None
@@ -148,9 +152,9 @@ def _check_reachable(url: str) -> None:
         client.close()
 
 
-def _unreachable(url: str, exc: Exception) -> errors.ConnectionFailed:
+def _unreachable(url: str, exc: Exception, *, sent: bool = False) -> errors.CallError:
     where = urlsplit(url)
-    return errors.ConnectionFailed(
+    return errormap.FAILURES["answer_lost" if sent else "refused"].build(
         f"Cannot reach Redis at {where.hostname}:{where.port or 6379} ({type(exc).__name__}).",
         reason="refused",
         hint="Start it (`soarpack redis serve`) or fix workers.broker / SOARPACK_BROKER_URL.",

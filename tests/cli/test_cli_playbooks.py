@@ -147,4 +147,26 @@ def test_validate_playbook_prints_file_line_step(
     assert code == 4
     assert f"{bad}:11: step user: action: unknown action 'lacework_edge.users.gett'" in out
     code, out, _ = run(capsys, "validate", _book(tmp_path), "--json")
-    assert code == 0 and json.loads(out) == {"ok": True, "problems": []}
+    assert code == 0 and json.loads(out) == {"ok": True, "problems": [], "warnings": []}
+
+
+def test_validate_playbook_prints_warnings_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    retried = BOOK.replace(
+        '    approval: {prompt: "Suspend ${{ inputs.user }}?"}\n',
+        '    approval: {prompt: "Suspend ${{ inputs.user }}?"}\n'
+        "    retry: {errors: [NotFoundError, ServerError]}\n",
+    )
+    book = _book(tmp_path, retried)
+    code, out, _ = run(capsys, "validate", book)
+    assert code == 0
+    assert (
+        f"{book}:18: step suspend: retry.errors: warning: NotFoundError never lets this "
+        "destructive step be sent again"
+    ) in out
+    assert "ServerError" not in out and "1 playbook(s) valid" in out
+    code, out, _ = run(capsys, "validate", book, "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["ok"] is True and answer["problems"] == []
+    assert [w["step"] for w in answer["warnings"]] == ["suspend"]

@@ -1,7 +1,8 @@
 """The full fault-injection run: `python -m tests.faults --trials 1000 --playbooks`.
 
 Prints the trial counts and the totals (records lost and duplicated, write and
-destructive requests sent twice), and exits 1 if any is not zero.
+destructive requests sent twice, retried writes sent other than the resend rule says),
+and exits 1 if any is not zero.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from soarpack.pack import Pack
 from tests.faults.common import REPO
 from tests.faults.ingest_trials import Totals, run_ingest_trials
 from tests.faults.playbook_trials import CASES, PlaybookTotals, run_playbook_trials
+from tests.faults.retry_trials import run_retry_trials
 
 # Counted beside the faults, but not faults: new records arriving, and a run ending on a
 # page served before they arrived (the next run reads them).
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         "--playbooks", action="store_true", help="also kill every shipped playbook everywhere"
     )
     parser.add_argument("--no-sigkill", action="store_true", help="playbooks: in process only")
+    parser.add_argument(
+        "--retries", type=int, default=200, help="trials of retried write steps (0: none)"
+    )
     parser.add_argument("--json", action="store_true", help="the totals as one JSON object")
     args = parser.parse_args(argv)
     # A simulated crash is logged by the ingest as an internal error: expected here.
@@ -82,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             report["playbooks"] = books.to_dict()
             report["playbook_seconds"] = round(time.monotonic() - middle, 1)
+        if args.retries:
+            begun = time.monotonic()
+            retries = run_retry_trials(pack, Path(work), args.retries, seed=args.seed)
+            report["retries"] = retries.to_dict()
+            report["retry_seconds"] = round(time.monotonic() - begun, 1)
     bad = _summary(report)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -120,6 +130,23 @@ def _summary(report: dict[str, Any]) -> bool:
         )
         bad |= bool(p["failures"])
         for failure in p["failures"][:20]:
+            print(f"  FAILED {failure[:300]}")
+    if "retries" in report:
+        r = report["retries"]
+        print(
+            f"retried writes: {r['trials']} trials, {r['write_steps']} write steps, "
+            f"{sum(r['faults'].values())} failures injected in {report['retry_seconds']} s\n"
+            f"  requests sent: {r['write_requests_sent']}   resent (proven not processed): "
+            f"{r['resent_proven_not_processed']}   resent (verify: absent): "
+            f"{r['resent_after_verify_found_it_absent']}   not resent (verify: done): "
+            f"{r['not_resent_verify_found_it_done']}\n"
+            f"  in doubt: resent by the operator {r['in_doubt_resent_by_the_operator']}, "
+            f"left (the change was there) {r['in_doubt_left_the_change_was_there']}   "
+            f"applied twice: {r['writes_applied_twice']}   lost: {r['writes_lost']}   "
+            f"sent other than the rule says: {len(r['failures'])}"
+        )
+        bad |= bool(r["failures"]) or bool(r["writes_applied_twice"]) or bool(r["writes_lost"])
+        for failure in r["failures"][:20]:
             print(f"  FAILED {failure[:300]}")
     return bad
 

@@ -14,7 +14,7 @@ import pytest
 from soarpack import errors
 from soarpack.checks import pack_problems
 from soarpack.config import ConnectionSettings
-from soarpack.http import errormap, tokens
+from soarpack.http import tokens
 from soarpack.http.client import CallRecord, ConnectionClient
 from soarpack.manifest import AuthSpec, ConnectionSpec, TokenExchangeSpec
 from soarpack.pack import Pack
@@ -143,21 +143,50 @@ def test_the_exchange_is_recorded_with_the_calls(sleeps: Sleeps) -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "retry"),
+    ("answer", "error", "exchanges"),
     [
-        pytest.param(errors.AuthenticationError("x", status=401), errormap.Retry.NEVER, id="401"),
-        pytest.param(errors.InvalidRequestError("x", status=400), errormap.Retry.NEVER, id="400"),
-        pytest.param(errors.ServerError("x", status=500), errormap.Retry.NEVER, id="500"),
-        pytest.param(errors.ServerError("x", status=502), errormap.Retry.ANY, id="502"),
-        pytest.param(errors.ServerError("x", status=503), errormap.Retry.ANY, id="503"),
-        pytest.param(errors.RateLimitedError("x", status=429), errormap.Retry.ANY, id="429"),
-        pytest.param(errors.RequestTimeout("x"), errormap.Retry.ANY, id="timeout"),
-        pytest.param(errors.MalformedResponseError("x", status=200), errormap.Retry.ANY, id="bad"),
-        pytest.param(errors.ConnectionFailed("x", reason="tls"), errormap.Retry.NEVER, id="tls"),
+        pytest.param(httpx.Response(401), errors.AuthenticationError, 1, id="401"),
+        pytest.param(httpx.Response(400), errors.InvalidRequestError, 1, id="400"),
+        pytest.param(httpx.Response(500), errors.ServerError, 1, id="500"),
+        pytest.param(httpx.Response(502), errors.ServerError, 2, id="502"),
+        pytest.param(httpx.Response(503), errors.ServerError, 2, id="503"),
+        pytest.param(httpx.Response(429), errors.RateLimitedError, 2, id="429"),
+        pytest.param(httpx.ReadTimeout("slow"), errors.RequestTimeout, 2, id="timeout"),
+        pytest.param(
+            httpx.Response(200, text="<html>"), errors.MalformedResponseError, 2, id="bad"
+        ),
+        pytest.param(
+            httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]"),
+            errors.ConnectionFailed,
+            1,
+            id="tls",
+        ),
     ],
 )
-def test_exchange_retry_table(error: errors.CallError, retry: errormap.Retry) -> None:
-    assert errormap.exchange_retry(error) is retry
+def test_a_failed_exchange_is_retried_by_its_verdict_even_for_a_write(
+    answer: httpx.Response | Exception,
+    error: type[errors.CallError],
+    exchanges: int,
+    sleeps: Sleeps,
+) -> None:
+    # The action's own request was never sent: what may pass later is tried again
+    # (max_attempts 2) whatever the action does, and the error says it was not processed.
+    seen: list[str] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = ConnectionClient(
+        spec(), settings(), transport=httpx.MockTransport(endpoint), sleep=sleeps
+    )
+    with pytest.raises(error) as caught:
+        client.request("POST", "/thing", side_effect="write", calls=[])
+    client.close()
+    assert seen == [EXCHANGE.path] * exchanges
+    assert caught.value.processed is False
 
 
 def test_validate_requires_the_exchange_settings() -> None:

@@ -195,3 +195,39 @@ def test_shipped_playbooks_are_valid() -> None:
     for book in books:
         assert validate_playbook(book, pack) == [], book.name
         assert load_playbook(book, pack).name == book.stem
+
+
+RETRIED = """
+name: test-book
+description: retries of writes and reads
+steps:
+  - id: touch
+    action: mock.things.touch
+    with: {id: a}
+    retry: {errors: [InvalidRequestError, ServerError, ConflictError, RequestTimeout]}
+  - id: delete
+    action: mock.things.delete
+    with: {id: a}
+    approval: none
+    retry: {errors: [AuthenticationError, MalformedResponseError, TransportError]}
+  - id: read
+    action: mock.things.get
+    with: {id: a}
+    retry: {errors: [NotFoundError]}
+"""
+
+
+def test_a_write_retrying_a_class_that_is_never_resent_is_a_warning(
+    mock_pack: Pack, tmp_path: Path
+) -> None:
+    path = write_playbook(tmp_path, RETRIED)
+    load_playbook(path, mock_pack)  # warnings do not stop a run
+    found = validate_playbook(path, mock_pack)
+    assert {p.level for p in found} == {"warning"}
+    assert [(p.line, p.step, p.field, p.message.split(" ")[0]) for p in found] == [
+        (8, "touch", "retry.errors", "InvalidRequestError"),
+        (13, "delete", "retry.errors", "AuthenticationError"),
+        (13, "delete", "retry.errors", "MalformedResponseError"),
+    ]
+    assert "never lets this write step be sent again" in found[0].message
+    assert str(found[0]).endswith("retry.errors: warning: " + found[0].message)

@@ -6,14 +6,17 @@ import inspect
 import json
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
 from soarpack import errors
 from soarpack.engine import ActionResult
 from soarpack.http.client import CallRecord
 from soarpack.redact import register_secret
 from soarpack.workers import wire
-from tests.conftest import CANARY
+from tests.conftest import CANARY, Sleeps
+from tests.http.test_client import call, make_client
 
 CALL = {"status": 429, "vendor_message": "slow down", "method": "GET", "url": "https://x/y"}
 SAMPLES: dict[type[errors.SoarpackError], errors.SoarpackError] = {
@@ -107,3 +110,33 @@ def test_results_round_trip_and_secrets_are_redacted_before_they_leave() -> None
 def test_a_bug_on_the_worker_is_an_internal_error_here() -> None:
     with pytest.raises(wire.WorkerTaskFailed, match="ValueError: oops"):
         wire.unwrap(_through_json(wire.internal(ValueError("oops"))))
+
+
+@pytest.mark.parametrize(
+    ("answer", "processed", "transient"),
+    [
+        pytest.param(httpx.Response(502), None, True, id="502"),
+        pytest.param(httpx.Response(503), False, True, id="503"),
+        pytest.param(httpx.Response(404), True, False, id="404"),
+        pytest.param(httpx.ReadTimeout("slow"), None, True, id="read-timeout"),
+    ],
+)
+def test_the_resend_verdict_survives_the_trip(
+    router: respx.Router,
+    sleeps: Sleeps,
+    answer: httpx.Response | Exception,
+    processed: bool | None,
+    transient: bool,
+) -> None:
+    # What a worker's client raised is what the coordinator's playbook retry reads.
+    route = router.post("/api/thing")
+    if isinstance(answer, Exception):
+        route.mock(side_effect=answer)
+    else:
+        route.mock(return_value=answer)
+    with pytest.raises(errors.CallError) as raised:
+        call(make_client(router, sleeps), side_effect="write")
+    back = wire.error_from_wire(_through_json(wire.error_to_wire(raised.value)))
+    assert isinstance(back, errors.CallError) and type(back) is type(raised.value)
+    assert (back.processed, back.transient) == (processed, transient)
+    assert back.to_dict()["processed"] == processed
