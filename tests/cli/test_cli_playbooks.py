@@ -162,7 +162,7 @@ def test_validate_playbook_prints_warnings_and_passes(
     code, out, _ = run(capsys, "validate", book)
     assert code == 0
     assert (
-        f"{book}:18: step suspend: retry.errors: warning: NotFoundError never lets this "
+        f"{book}:18: warning: step suspend: retry.errors: NotFoundError never lets this "
         "destructive step be sent again"
     ) in out
     assert "ServerError" not in out and "1 playbook(s) valid" in out

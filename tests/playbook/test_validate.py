@@ -230,4 +230,4 @@ def test_a_write_retrying_a_class_that_is_never_resent_is_a_warning(
         (13, "delete", "retry.errors", "MalformedResponseError"),
     ]
     assert "never lets this write step be sent again" in found[0].message
-    assert str(found[0]).endswith("retry.errors: warning: " + found[0].message)
+    assert str(found[0]).endswith(": warning: step touch: retry.errors: " + found[0].message)
