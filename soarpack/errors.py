@@ -7,7 +7,9 @@
     ├── PlaybookError            a playbook or a run cannot go on as asked
     │   ├── PlaybookInvalid          the checks before a run found problems; nothing ran
     │   ├── ExpressionError          a ${{ }} expression failed to parse or evaluate
-    │   ├── RunStateError            unknown run, run busy, nothing waiting for that decision
+    │   ├── RunStateError            unknown run, run finished, nothing waiting for that decision
+    │   │   ├── RunBusyError             another process drives the run (its pid)
+    │   │   └── DecisionConflict         the step already holds another decision (what, who, when)
     │   ├── ApprovalRejected         a person rejected an approval step
     │   ├── ApprovalTimedOut         no decision came before the approval's timeout
     │   └── InDoubtError             a write step started, its outcome is unknown
@@ -327,6 +329,55 @@ class RunStateError(PlaybookError):
     """Raised when a run is unknown, busy, finished, or not waiting for that decision."""
 
     kind = "run_state"
+
+
+class RunBusyError(RunStateError):
+    """Raised when another process (or thread) drives the run: nothing was done."""
+
+    kind = "run_busy"
+
+    def __init__(self, run_id: str, pid: int | None) -> None:
+        self.run_id = run_id
+        self.pid = pid
+        holder = f"pid {pid}" if pid is not None else "another process"
+        super().__init__(
+            f"run {run_id} is being driven by {holder}.",
+            hint=f"Wait until it pauses or finishes (`soarpack runs show {run_id}`), "
+            "then resume it.",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update(run_id=self.run_id, pid=self.pid)
+        return out
+
+
+class DecisionConflict(RunStateError):
+    """Raised when a step already holds a different decision than the one given."""
+
+    kind = "decision_conflict"
+
+    def __init__(
+        self, run_id: str, step: str, decision: str, by: str | None, at: str | None
+    ) -> None:
+        self.run_id = run_id
+        self.step = step
+        self.decision = decision
+        self.by = by
+        self.at = at
+        super().__init__(
+            f"Step {step} of run {run_id} was already {decision}"
+            + (f" by {by}" if by else "")
+            + (f" at {at}" if at else "")
+            + "; that decision stands.",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update(
+            run_id=self.run_id, step=self.step, decision=self.decision, by=self.by, at=self.at
+        )
+        return out
 
 
 class ApprovalRejected(PlaybookError):
