@@ -151,8 +151,9 @@ def resume_run(
     succeeded without being sent again. RunBusyError while another process drives it."""
     with _engine_or_new(engine) as engine:
         files = run_files(run_id, runs_dir(runs_dir_path))
-        book = load_playbook(files.playbook, engine.pack)
+        # Lock first, then read: a second driver learns it at once, having read nothing.
         with _driving(files, journal_class) as journal:
+            book = load_playbook(files.playbook, engine.pack)
             with journal.locked():  # the read and the marks it allows, as one
                 events = journal.read()
                 first = events[0] if events and events[0].get("ev") == "run_started" else None
