@@ -138,21 +138,15 @@ class RunLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock, or raise RunBusyError naming the holder's pid at once."""
+        """Take the lock, or raise RunBusyError naming the holder's pid (within 50 ms)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.path.open("a+", encoding="utf-8")
-        pid: int | None = None
-        # The holder writes its pid just after taking the lock: a few short looks
-        # catch that instant (or the lock coming free) without making anyone wait.
+        # A few short tries: `runs list` looks at the lock for an instant, and a new
+        # holder writes its pid just after taking it; neither must read as a driver.
         for _ in range(10):
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.seek(0)
-                found = _PID.search(handle.read())
-                if found:
-                    pid = int(found.group(1))
-                    break
                 time.sleep(0.005)
                 continue
             handle.seek(0)
@@ -161,8 +155,10 @@ class RunLock:
             handle.flush()
             self._handle = handle
             return
+        handle.seek(0)
+        found = _PID.search(handle.read())
         handle.close()
-        raise RunBusyError(self.path.parent.name, pid)
+        raise RunBusyError(self.path.parent.name, int(found.group(1)) if found else None)
 
     def release(self) -> None:
         if self._handle is not None:

@@ -1,7 +1,8 @@
 """The full fault-injection run: `python -m tests.faults --trials 1000 --playbooks`.
 
 Prints the trial counts and the totals (records lost and duplicated, write and
-destructive requests sent twice), and exits 1 if any is not zero.
+destructive requests sent twice; for the run races, requests per write, runs left
+unresumable and events after `run_finished`), and exits 1 if any is not as it must be.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from soarpack.pack import Pack
 from tests.faults.common import REPO
 from tests.faults.ingest_trials import Totals, run_ingest_trials
 from tests.faults.playbook_trials import CASES, PlaybookTotals, run_playbook_trials
+from tests.faults.race_trials import RaceTotals, run_race_trials
 
 # Counted beside the faults, but not faults: new records arriving, and a run ending on a
 # page served before they arrived (the next run reads them).
@@ -36,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         "--playbooks", action="store_true", help="also kill every shipped playbook everywhere"
     )
     parser.add_argument("--no-sigkill", action="store_true", help="playbooks: in process only")
+    parser.add_argument(
+        "--races",
+        type=int,
+        default=100,
+        help="seeded trials of each run race: parallel resumes of a run killed mid-write "
+        "(with and without verify), parallel decisions, resumes racing approvals (0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="the totals as one JSON object")
     args = parser.parse_args(argv)
     # A simulated crash is logged by the ingest as an internal error: expected here.
@@ -82,6 +91,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             report["playbooks"] = books.to_dict()
             report["playbook_seconds"] = round(time.monotonic() - middle, 1)
+        if args.races:
+            middle = time.monotonic()
+
+            def race_progress(kind: str, done: int, totals: RaceTotals) -> None:
+                if done % 25 == 0 or done == args.races:
+                    print(f"races: {kind} {done}/{args.races}", file=sys.stderr, flush=True)
+
+            races = run_race_trials(
+                pack, Path(work) / "races", args.races, seed=args.seed, progress=race_progress
+            )
+            report["races"] = races.to_dict()
+            report["race_seconds"] = round(time.monotonic() - middle, 1)
     bad = _summary(report)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -120,6 +141,21 @@ def _summary(report: dict[str, Any]) -> bool:
         )
         bad |= bool(p["failures"])
         for failure in p["failures"][:20]:
+            print(f"  FAILED {failure[:300]}")
+    if "races" in report:
+        r = report["races"]
+        print(
+            f"run races: {', '.join(f'{k} {v}' for k, v in r['trials'].items())} trials "
+            f"in {report['race_seconds']} s\n"
+            f"  requests per write: {r['requests_per_write']} "
+            f"({r['writes_sent']} for {r['writes_expected']} writes; twice: "
+            f"{r['writes_sent_twice']}, lost: {r['writes_lost']})   runs left unresumable: "
+            f"{r['runs_left_unresumable']}   events after run_finished: "
+            f"{r['events_after_run_finished']}   extra decisions: {r['extra_decisions']}\n"
+            f"  answers: {', '.join(f'{k} {v}' for k, v in r['answers'].items())}"
+        )
+        bad |= bool(r["failures"])
+        for failure in r["failures"][:20]:
             print(f"  FAILED {failure[:300]}")
     return bad
 

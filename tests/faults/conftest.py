@@ -9,3 +9,5 @@ SEED = 0
 # Every journal boundary and every request of one playbook with an approval, a write and
 # an unverifiable note, plus its real SIGKILLs (the full run: all five playbooks).
 PLAYBOOKS = ["cross-vendor-response"]
+# Seeded trials of each section-3 race (the full run: 100 of each, `--races`).
+RACES = 6

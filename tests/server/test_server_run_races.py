@@ -4,6 +4,8 @@ doubt by hand (mark-done)."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,15 @@ from soarpack.sandbox import RunningServer, SandboxState
 from tests.playbook.test_run_locks import held_by_another_process
 from tests.server.conftest import Api, sandbox_env
 from tests.server.test_server_runs import error_of, patches, start
+
+
+@pytest.fixture(autouse=True)
+def unsuspended(tenant: SandboxState) -> Iterator[None]:
+    """The session's sandbox is shared: the user these runs suspend is put back after."""
+    users = tenant.lacework_edge.store("users")
+    saved = copy.deepcopy(users.require("ex-users-1"))
+    yield
+    users.put(saved)
 
 
 def _waiting_run(api: Api) -> str:
