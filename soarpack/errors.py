@@ -337,19 +337,15 @@ class RunBusyError(RunStateError):
     kind = "run_busy"
 
     def __init__(self, run_id: str, pid: int | None) -> None:
-        self.run_id = run_id
-        self.pid = pid
+        self.run_id, self.pid = run_id, pid
         holder = f"pid {pid}" if pid is not None else "another process"
         super().__init__(
             f"run {run_id} is being driven by {holder}.",
-            hint=f"Wait until it pauses or finishes (`soarpack runs show {run_id}`), "
-            "then resume it.",
+            hint=f"Resume it once it pauses or ends (`soarpack runs show {run_id}`).",
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out.update(run_id=self.run_id, pid=self.pid)
-        return out
+        return {**super().to_dict(), "run_id": self.run_id, "pid": self.pid}
 
 
 class DecisionConflict(RunStateError):
@@ -357,27 +353,14 @@ class DecisionConflict(RunStateError):
 
     kind = "decision_conflict"
 
-    def __init__(
-        self, run_id: str, step: str, decision: str, by: str | None, at: str | None
-    ) -> None:
-        self.run_id = run_id
-        self.step = step
-        self.decision = decision
-        self.by = by
-        self.at = at
-        super().__init__(
-            f"Step {step} of run {run_id} was already {decision}"
-            + (f" by {by}" if by else "")
-            + (f" at {at}" if at else "")
-            + "; that decision stands.",
-        )
+    def __init__(self, run_id: str, step: str, decision: str, by: str | None, at: str | None):
+        self.run_id, self.step, self.decision, self.by, self.at = run_id, step, decision, by, at
+        who = (f" by {by}" if by else "") + (f" at {at}" if at else "")
+        super().__init__(f"Step {step} of run {run_id} was already {decision}{who}; it stands.")
 
     def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out.update(
-            run_id=self.run_id, step=self.step, decision=self.decision, by=self.by, at=self.at
-        )
-        return out
+        keys = ("run_id", "step", "decision", "by", "at")
+        return {**super().to_dict(), **{k: getattr(self, k) for k in keys}}
 
 
 class ApprovalRejected(PlaybookError):
@@ -416,7 +399,9 @@ class InDoubtError(PlaybookError):
             f"Run {run_id} stopped: {names} started a change whose outcome is unknown "
             "(the process stopped before the answer was recorded), and the action declares "
             "no verification.",
-            hint=f"Check the vendor console, then `soarpack run --resume {run_id} "
+            hint=f"Check the vendor console: if it arrived, `soarpack run --resume {run_id} "
+            + " ".join(f"--mark-done {s}" for s in steps)
+            + " --by NAME --reason TEXT`; if not, the same with "
             + " ".join(f"--retry-in-doubt {s}" for s in steps)
-            + "` to send it again, or leave it.",
+            + " to send it again.",
         )

@@ -50,7 +50,7 @@ DESCRIPTIONS = {
     NETWORK: "network error: DNS, TLS, refused, proxy or timeout",
     RATE_LIMITED: "rate limited after all retries",
     WAITING: "playbook run paused: a step waits for an approval (soarpack approve, then --resume)",
-    IN_DOUBT: "playbook run stopped: a change's outcome is unknown (see --retry-in-doubt)",
+    IN_DOUBT: "playbook run stopped: a change's outcome is unknown (see --mark-done, --retry-in-doubt)",
     REJECTED: "playbook run failed: an approval was rejected or timed out",
     BUSY: "playbook run is being driven by another process (its pid is named); nothing was done",
     DECIDED: "the step already holds a different decision (named, with who and when)",

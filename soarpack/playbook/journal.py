@@ -138,16 +138,17 @@ class RunLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock, or raise RunBusyError naming the holder's pid (within 50 ms)."""
+        """Take the lock, or raise RunBusyError naming the holder's pid (within 5 ms)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.path.open("a+", encoding="utf-8")
-        # A few short tries: `runs list` looks at the lock for an instant, and a new
-        # holder writes its pid just after taking it; neither must read as a driver.
-        for _ in range(10):
+        # A few 1 ms tries: `runs list` holds the lock for microseconds to see whether
+        # a driver does, and a new holder writes its pid just after taking it; neither
+        # must read as a driver. A real drive outlasts them: refused at once.
+        for _ in range(5):
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                time.sleep(0.005)
+                time.sleep(0.001)
                 continue
             handle.seek(0)
             handle.truncate()

@@ -196,12 +196,17 @@ def _box(pack: Pack, folder: Path, kind: str, kill: str | None) -> Box:
     return Box(state, engine, folder / "runs", book, write)
 
 
+# How far apart the callers of a trial start (seeded, per trial): all at once, or
+# spread over about a drive's length (some meet the drive, some come after it).
+SPREADS = (0.0, 0.002, 0.04)
+
+
 def _at_once(rng: random.Random, calls: list[Callable[[], str]]) -> list[str]:
     """Run the calls on their own threads from one barrier, each after a seeded stagger
-    of up to 40 ms (about a drive: some calls meet it, some come after); returns how
-    each was answered."""
+    within the trial's spread; returns how each was answered."""
     start = threading.Barrier(len(calls))
-    staggers = [rng.uniform(0, 0.04) for _ in calls]
+    spread = rng.choice(SPREADS)
+    staggers = [rng.uniform(0, spread) for _ in calls]
 
     def one(index: int) -> str:
         start.wait(30)
