@@ -258,3 +258,18 @@ def test_eight_parallel_decisions_record_exactly_one(things: Things) -> None:
     done = resume_run(paused.run_id, engine=things.engine, runs_dir_path=things.runs)
     assert done.status == ("succeeded" if recorded["ev"] == "approved" else "failed")
     assert things.server.count("DELETE /things/a") == (recorded["ev"] == "approved")
+
+
+def test_a_line_torn_by_a_writer_that_died_is_cut_before_anything_is_appended(
+    things: Things,
+) -> None:
+    paused = _paused(things)
+    path = things.runs / paused.run_id / "journal.jsonl"
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"ev":"started","step":"torn-li')  # its writer died here
+    approve(paused.run_id, "delete", by="alice", runs_dir_path=things.runs)
+    text = path.read_bytes()
+    assert text.startswith(whole) and b"torn-li" not in text and text.endswith(b"\n")
+    assert journal(things.runs, paused.run_id)[-1]["ev"] == "approved"
+    done = resume_run(paused.run_id, engine=things.engine, runs_dir_path=things.runs)
+    assert done.status == "succeeded" and things.server.count("DELETE /things/a") == 1
