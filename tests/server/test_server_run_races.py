@@ -169,3 +169,16 @@ def test_mark_done_over_http_settles_a_step_in_doubt_and_refuses_what_it_must(
     assert marked.json()["by"] == "dana (API key operator)"
     assert api.wait_for_run(run_id, "succeeded", "failed", "in_doubt")["status"] == "succeeded"
     assert len(_notes(tenant)) == 1  # never sent again
+
+
+def test_the_openapi_document_lists_mark_done_and_the_409s(api: Api) -> None:
+    with api.client("reader") as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    mark = paths["/runs/{run_id}/steps/{step}/mark-done"]["post"]
+    assert mark["operationId"] == "markStepDone"
+    assert mark["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MarkDone"
+    }
+    assert "409" in mark["responses"]
+    decide = paths["/runs/{run_id}/approvals/{step}"]["post"]["responses"]
+    assert "already_recorded" in decide["200"]["description"] and "409" in decide
