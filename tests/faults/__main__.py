@@ -20,6 +20,7 @@ from soarpack.pack import Pack
 from tests.faults.common import REPO
 from tests.faults.ingest_trials import Totals, run_ingest_trials
 from tests.faults.playbook_trials import CASES, PlaybookTotals, run_playbook_trials
+from tests.faults.race_processes import run_process_races
 from tests.faults.race_trials import RaceTotals, run_race_trials
 
 # Counted beside the faults, but not faults: new records arriving, and a run ending on a
@@ -44,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         default=100,
         help="seeded trials of each run race: parallel resumes of a run killed mid-write "
         "(with and without verify), parallel decisions, resumes racing approvals (0: none)",
+    )
+    parser.add_argument(
+        "--race-processes",
+        type=int,
+        default=10,
+        help="trials of 8 `soarpack run --resume` processes at once on a run killed mid-write",
     )
     parser.add_argument("--json", action="store_true", help="the totals as one JSON object")
     args = parser.parse_args(argv)
@@ -101,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             races = run_race_trials(
                 pack, Path(work) / "races", args.races, seed=args.seed, progress=race_progress
             )
+            if args.race_processes:
+                races.add(
+                    run_process_races(
+                        pack, Path(work) / "races", args.race_processes, seed=args.seed
+                    )
+                )
             report["races"] = races.to_dict()
             report["race_seconds"] = round(time.monotonic() - middle, 1)
     bad = _summary(report)
