@@ -8,7 +8,9 @@
     ├── PlaybookError            a playbook or a run cannot go on as asked
     │   ├── PlaybookInvalid          the checks before a run found problems; nothing ran
     │   ├── ExpressionError          a ${{ }} expression failed to parse or evaluate
-    │   ├── RunStateError            unknown run, run busy, nothing waiting for that decision
+    │   ├── RunStateError            unknown run, run finished, nothing waiting for that decision
+    │   │   ├── RunBusyError             another process drives the run (its pid)
+    │   │   └── DecisionConflict         the step already holds another decision (what, who, when)
     │   ├── ApprovalRejected         a person rejected an approval step
     │   ├── ApprovalTimedOut         no decision came before the approval's timeout
     │   └── InDoubtError             a write step started, its outcome is unknown
@@ -372,6 +374,38 @@ class RunStateError(PlaybookError):
     kind = "run_state"
 
 
+class RunBusyError(RunStateError):
+    """Raised when another process (or thread) drives the run: nothing was done."""
+
+    kind = "run_busy"
+
+    def __init__(self, run_id: str, pid: int | None) -> None:
+        self.run_id, self.pid = run_id, pid
+        holder = f"pid {pid}" if pid is not None else "another process"
+        super().__init__(
+            f"run {run_id} is being driven by {holder}.",
+            hint=f"Resume it once it pauses or ends (`soarpack runs show {run_id}`).",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "run_id": self.run_id, "pid": self.pid}
+
+
+class DecisionConflict(RunStateError):
+    """Raised when a step already holds a different decision than the one given."""
+
+    kind = "decision_conflict"
+
+    def __init__(self, run_id: str, step: str, decision: str, by: str | None, at: str | None):
+        self.run_id, self.step, self.decision, self.by, self.at = run_id, step, decision, by, at
+        who = (f" by {by}" if by else "") + (f" at {at}" if at else "")
+        super().__init__(f"Step {step} of run {run_id} was already {decision}{who}; it stands.")
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("run_id", "step", "decision", "by", "at")
+        return {**super().to_dict(), **{k: getattr(self, k) for k in keys}}
+
+
 class ApprovalRejected(PlaybookError):
     """Raised (as a step's error) when a person rejected the step's approval."""
 
@@ -417,7 +451,9 @@ class InDoubtError(PlaybookError):
             )
         super().__init__(
             f"Run {run_id} stopped: " + " ".join(parts),
-            hint=f"Check the vendor console, then `soarpack run --resume {run_id} "
+            hint=f"Check the vendor console: if it arrived, `soarpack run --resume {run_id} "
+            + " ".join(f"--mark-done {s}" for s in steps)
+            + " --by NAME --reason TEXT`; if not, the same with "
             + " ".join(f"--retry-in-doubt {s}" for s in steps)
-            + "` to send it again, or leave it.",
+            + " to send it again.",
         )

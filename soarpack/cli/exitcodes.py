@@ -19,11 +19,15 @@ RATE_LIMITED = 8  # still rate limited after the retry budget
 WAITING = 10  # a playbook run paused: a step waits for an approval
 IN_DOUBT = 11  # a playbook run stopped: a write step's outcome is unknown
 REJECTED = 12  # a playbook run failed: an approval was rejected or timed out
+BUSY = 13  # another process drives the run; nothing was done
+DECIDED = 14  # the step already holds a different decision; nothing was recorded
 
 TABLE: list[tuple[type[errors.SoarpackError], int]] = [
     (errors.InputError, BAD_INPUT),
     (errors.ExpressionError, BAD_INPUT),
     (errors.InDoubtError, IN_DOUBT),
+    (errors.RunBusyError, BUSY),
+    (errors.DecisionConflict, DECIDED),
     (errors.ApprovalRejected, REJECTED),
     (errors.ApprovalTimedOut, REJECTED),
     (errors.PlaybookError, CONFIG),
@@ -46,8 +50,10 @@ DESCRIPTIONS = {
     NETWORK: "network error: DNS, TLS, refused, proxy or timeout",
     RATE_LIMITED: "rate limited after all retries",
     WAITING: "playbook run paused: a step waits for an approval (soarpack approve, then --resume)",
-    IN_DOUBT: "playbook run stopped: a change's outcome is unknown (see --retry-in-doubt)",
+    IN_DOUBT: "playbook run stopped: a change's outcome is unknown (see --mark-done, --retry-in-doubt)",
     REJECTED: "playbook run failed: an approval was rejected or timed out",
+    BUSY: "playbook run is being driven by another process (its pid is named); nothing was done",
+    DECIDED: "the step already holds a different decision (named, with who and when)",
 }
 
 

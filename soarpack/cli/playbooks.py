@@ -31,6 +31,7 @@ _MARKS = {
     "in_doubt": "IN DOUBT",
     "verified_done": "verified",
     "verified_absent": "not applied; resending",
+    "marked_done": "marked done",
     "interrupted": "interrupted; running again",
 }
 
@@ -61,6 +62,16 @@ def add_parsers(sub: Any) -> None:
         metavar="STEP",
         help="with --resume: send this in-doubt step again (repeatable)",
     )
+    p.add_argument(
+        "--mark-done",
+        action="append",
+        default=[],
+        metavar="STEP",
+        help="with --resume: this in-doubt step did reach the tenant (you checked): "
+        "count it as done, never resend it (repeatable; needs --by and --reason)",
+    )
+    p.add_argument("--by", metavar="NAME", help="with --mark-done: who checked (recorded)")
+    p.add_argument("--reason", metavar="TEXT", help="with --mark-done: what they found")
     p.add_argument(
         "--runs-dir",
         metavar="DIR",
@@ -156,9 +167,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 engine=engine,
                 runs_dir_path=args.runs_dir,
                 retry_in_doubt=args.retry_in_doubt,
+                mark_done=args.mark_done,
+                by=args.by,
+                reason=args.reason,
                 on_event=live,
             )
         else:
+            if args.mark_done or args.retry_in_doubt:
+                raise InputError(
+                    "run",
+                    [FieldError("", "usage", "--mark-done and --retry-in-doubt need --resume RUN")],
+                )
             if not args.playbook:
                 raise InputError(
                     "run", [FieldError("", "usage", "name a playbook, or --resume RUN")]
@@ -184,7 +203,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_approve(args: argparse.Namespace) -> int:
     from soarpack.playbook.session import approve
 
-    approve(
+    event = approve(
         args.run_id,
         args.step,
         by=args.by,
@@ -192,8 +211,10 @@ def _cmd_approve(args: argparse.Namespace) -> int:
         reason=args.reason,
         runs_dir_path=args.runs_dir,
     )
-    verb = "rejected" if args.reject else "approved"
-    print(f"{args.step} {verb} by {args.by}; continue with: soarpack run --resume {args.run_id}")
+    said = f"{args.step} {event['ev']} by {event.get('by')}"
+    if event.get("already_recorded"):
+        said += f" (already recorded at {event.get('t')}; nothing added)"
+    print(f"{said}; continue with: soarpack run --resume {args.run_id}")
     return exitcodes.OK
 
 

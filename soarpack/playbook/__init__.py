@@ -2,6 +2,7 @@
 
     load_playbook / validate_playbook   the checks before anything runs (validate.py)
     run_playbook / resume_run / approve  runs (session.py), driven by runner.py
+    approve / mark_done                  decisions from outside a drive (decisions.py)
     list_runs / show_run                 what the journals say (history.py)
 
 See the README's "Playbooks" section for the file format.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from soarpack.playbook.decisions import mark_done
     from soarpack.playbook.history import list_runs, show_run
     from soarpack.playbook.session import RunResult, approve, resume_run, run_playbook
     from soarpack.playbook.validate import load_playbook, validate_playbook
@@ -21,6 +23,7 @@ __all__ = [
     "approve",
     "list_runs",
     "load_playbook",
+    "mark_done",
     "resume_run",
     "run_playbook",
     "show_run",
@@ -29,6 +32,7 @@ __all__ = [
 _HOMES = {
     "RunResult": "session",
     "approve": "session",
+    "mark_done": "decisions",
     "resume_run": "session",
     "run_playbook": "session",
     "list_runs": "history",

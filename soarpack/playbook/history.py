@@ -42,7 +42,9 @@ def summary(folder: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
         "updated_at": events[-1].get("t") if events else None,
         "dry_run": bool(first.get("dry_run")),
         "steps_done": sum(
-            1 for ev in steps.values() if ev in ("succeeded", "skipped", "planned", "verified_done")
+            1
+            for ev in steps.values()
+            if ev in ("succeeded", "skipped", "planned", "verified_done", "marked_done")
         ),
     }
     if status in ("interrupted", "waiting", "in_doubt"):

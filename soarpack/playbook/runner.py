@@ -35,6 +35,11 @@ class Sink(Protocol):
 
     def write(self, line: str, event: dict[str, Any], *, sync: str) -> None: ...
 
+    def write_unless_decided(self, line: str, event: dict[str, Any], *, sync: str) -> bool:
+        """Write the runner's own decision on a waiting step unless a person's decision
+        on it arrived from outside the drive meanwhile; returns whether it was written."""
+        ...
+
 
 class Runner:
     """One playbook's run (a sub-playbook gets its own Runner with a step-id prefix)."""
@@ -79,12 +84,20 @@ class Runner:
 
     # -- recording -------------------------------------------------------------------
     def record(
-        self, event: dict[str, Any], *, durable: bool = False, buffered: bool = False
-    ) -> None:
+        self,
+        event: dict[str, Any],
+        *,
+        durable: bool = False,
+        buffered: bool = False,
+        unless_decided: bool = False,
+    ) -> bool:
         """Journal the event (with this run's step prefix), then fold it into the state.
 
         `durable`: on disk before returning (the start of a write). `buffered`: may sit in
         the process's buffer (a read's progress: losing it only means reading again).
+        `unless_decided`: the runner ends a step's wait itself (timeout, cancel): not if a
+        person decided it from outside meanwhile (then the step is left to the next
+        resume, and False returned).
         """
         shown = (
             {**event, "step": self.prefix + event["step"]}
@@ -94,10 +107,16 @@ class Runner:
         line, written = self.sink.encode(shown)
         sync = "fsync" if durable else "buffer" if buffered else "flush"
         with self.lock:
-            self.sink.write(line, written, sync=sync)
+            if unless_decided:
+                if not self.sink.write_unless_decided(line, written, sync=sync):
+                    self._watch.discard(event["step"])  # decided elsewhere: not ours to plan
+                    return False
+            else:
+                self.sink.write(line, written, sync=sync)
             self.state.apply(event)
             if "step" in event and event.get("item") is None:
                 self._head_changed(event)
+        return True
 
     def _head_changed(self, event: dict[str, Any]) -> None:
         step = event["step"]
@@ -209,8 +228,19 @@ class Runner:
             if not found.loops and step.when is not None and not truthy(step.when.render(scope)):
                 self.record({"ev": "skipped", "step": step.id, "reason": "when is false"})
                 return True
+            items = resolve(step.for_each, scope) if found.loops else None
+            if found.loops and not isinstance(items, list):
+                raise errors.ExpressionError(
+                    f"for_each must give a list, it gave {type(items).__name__}",
+                    expression=str(step.spec.for_each),
+                )
             approval = step.spec.approval
-            if isinstance(approval, ApprovalSpec) and not self.dry_run and not found.approval:
+            if (
+                isinstance(approval, ApprovalSpec)
+                and not self.dry_run
+                and not found.approval
+                and self._worth_asking(found, items)
+            ):
                 prompt = resolve(step.prompt, scope)
                 self.record(
                     {
@@ -223,12 +253,6 @@ class Runner:
                 )
                 return True
             if found.loops:
-                items = resolve(step.for_each, scope)
-                if not isinstance(items, list):
-                    raise errors.ExpressionError(
-                        f"for_each must give a list, it gave {type(items).__name__}",
-                        expression=str(step.spec.for_each),
-                    )
                 self.record({"ev": "expanded", "step": step.id, "items": items})
                 return True
         except errors.ExpressionError as exc:
@@ -242,6 +266,23 @@ class Runner:
         found.claimed = True
         self.in_flight += 1
         jobs.append(functools.partial(self.units.run, found, found.head))
+        return False
+
+    def _worth_asking(self, found: StepState, items: list[Any] | None) -> bool:
+        """A loop's approval is asked only if some item passes its `when` (an empty
+        list, or every item filtered out, changes nothing: nobody is asked)."""
+        if items is None:
+            return True
+        when = found.step.when
+        if when is None:
+            return bool(items)
+        for index, item in enumerate(items):
+            try:
+                scope = {**self.state.scope(found), "item": item, "index": index}
+                if truthy(when.render(scope)):
+                    return True
+            except errors.ExpressionError:
+                return True  # ask: the item itself fails on its `when` once it is planned
         return False
 
     def _needs_met(self, found: StepState) -> tuple[bool, str | None]:
@@ -345,14 +386,16 @@ class Runner:
             return False
         if approval.on_timeout == "skip":
             self.record(
-                {"ev": "approval_skipped", "step": found.step.id, "reason": "approval timed out"}
+                {"ev": "approval_skipped", "step": found.step.id, "reason": "approval timed out"},
+                unless_decided=True,
             )
         else:
             error = errors.ApprovalTimedOut(self.prefix + found.step.id, approval.timeout)
-            self.record(
-                {"ev": "approval_failed", "step": found.step.id, "error": error_data(error)}
-            )
-            self.after_failure(found, error_data(error))
+            if self.record(
+                {"ev": "approval_failed", "step": found.step.id, "error": error_data(error)},
+                unless_decided=True,
+            ):
+                self.after_failure(found, error_data(error))
         return True
 
     # -- the end ---------------------------------------------------------------------
@@ -374,7 +417,10 @@ class Runner:
         """After a failure: what never started is recorded as cancelled."""
         for found in self.state.steps.values():
             if found.head.state in (states.PENDING, states.WAITING):
-                self.record({"ev": "cancelled", "step": found.step.id, "reason": "the run failed"})
+                self.record(
+                    {"ev": "cancelled", "step": found.step.id, "reason": "the run failed"},
+                    unless_decided=found.head.state == states.WAITING,
+                )
 
     def outputs(self) -> dict[str, Any]:
         try:

@@ -1,13 +1,17 @@
 """Starting, resuming and finishing runs: the Python API the CLI uses.
 
-    run_playbook(...)   a new run, or `resume=RUN_ID` to go on with one
-    approve(...)        record a person's decision on a waiting step
+    run_playbook(...)   a new run
+    resume_run(...)     go on with one (`mark_done=[STEP]`: settle a step in doubt first)
+    approve(...), mark_done(...)   decisions from outside the drive (decisions.py)
     RunResult           status, outputs, per-step states, dry-run changes, exit code
 
+A drive takes the run's drive lock first, then reads the journal (journal.py): a
+second driver is refused at once (RunBusyError, with the holder's pid) before it has
+read or sent anything, and a finished run is refused before anything is written.
 A resume folds the journal into the state, then settles what was running when the
 process stopped: reads and sub-playbooks run again; a write with no recorded
-outcome is in doubt and is only resolved by the action's verification or by an
-explicit `retry_in_doubt`.
+outcome is in doubt and is only resolved by the action's verification, by an
+explicit `retry_in_doubt`, or by an operator's `mark_done`.
 """
 
 from __future__ import annotations
@@ -23,16 +27,16 @@ from soarpack import errors, jsondata
 from soarpack.cli import exitcodes
 from soarpack.engine import Engine
 from soarpack.playbook import states
-from soarpack.playbook.journal import (
-    Journal,
-    RunFiles,
-    RunLock,
-    append_event,
-    new_run_id,
-    read_events,
-    run_files,
-    runs_dir,
+from soarpack.playbook.decisions import (
+    approve,
+    iso,
+    mark,
+    mark_done,
+    note_waiting,
+    refuse_finished,
+    waiting_steps,
 )
+from soarpack.playbook.journal import Journal, RunFiles, RunLock, new_run_id, run_files, runs_dir
 from soarpack.playbook.model import Playbook
 from soarpack.playbook.runner import Runner, error_data
 from soarpack.playbook.state import RunState, StepState, Unit
@@ -116,13 +120,14 @@ def run_playbook(
         run = {
             "id": files.run_id,
             "playbook": book.name,
-            "started_at": _iso(clock()),
+            "started_at": iso(clock()),
             "dry_run": dry_run,
         }
-        drive = _Drive(
-            book, engine, files, run, on_event, sleep or engine.sleep, clock, journal_class
-        )
-        return drive.start(given, str(book.path))
+        with _driving(files, journal_class) as journal:
+            drive = _Drive(
+                book, engine, files, run, on_event, sleep or engine.sleep, clock, journal
+            )
+            return drive.start(given, str(book.path))
 
 
 def resume_run(
@@ -131,89 +136,43 @@ def resume_run(
     engine: Engine | None = None,
     runs_dir_path: str | os.PathLike[str] | None = None,
     retry_in_doubt: Sequence[str] = (),
+    mark_done: Sequence[str] = (),
+    by: str | None = None,
+    reason: str | None = None,
     on_event: EventSink | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.time,
     journal_class: type[Journal] = Journal,
 ) -> RunResult:
-    """Go on with a run that waited, stopped in doubt, or whose process died."""
+    """Go on with a run that waited, stopped in doubt, or whose process died.
+
+    `mark_done`: steps in doubt (STEP, or STEP[ITEM] for a loop item) an operator found
+    done on the tenant (`by` who, `reason` what they saw): journaled, then counted as
+    succeeded without being sent again. RunBusyError while another process drives it."""
     with _engine_or_new(engine) as engine:
         files = run_files(run_id, runs_dir(runs_dir_path))
-        events = read_events(files.journal)
-        first = events[0] if events and events[0].get("ev") == "run_started" else None
-        if first is None:
-            raise errors.RunStateError(f"Run {run_id} has no start in its journal.")
-        last = next(
-            (e for e in reversed(events) if e["ev"] in ("run_finished", "run_paused")), None
-        )
-        if last is not None and last["ev"] == "run_finished":
-            raise errors.RunStateError(
-                f"Run {run_id} already finished ({last.get('status')}); nothing to resume.",
-                hint=f"`soarpack runs show {run_id}` shows it; start a new run to act again.",
+        # Lock first, then read: a second driver learns it at once, having read nothing.
+        with _driving(files, journal_class) as journal:
+            book = load_playbook(files.playbook, engine.pack)
+            with journal.locked():  # the read and the marks it allows, as one
+                events = journal.read()
+                first = events[0] if events and events[0].get("ev") == "run_started" else None
+                if first is None:
+                    raise errors.RunStateError(f"Run {run_id} has no start in its journal.")
+                refuse_finished(run_id, events)
+                if mark_done:
+                    mark(journal, events, mark_done, by, reason, engine.pack, clock)
+                    events = journal.read()
+            run = {
+                "id": run_id,
+                "playbook": book.name,
+                "started_at": first.get("started_at"),
+                "dry_run": bool(first.get("dry_run")),
+            }
+            drive = _Drive(
+                book, engine, files, run, on_event, sleep or engine.sleep, clock, journal
             )
-        book = load_playbook(files.playbook, engine.pack)
-        run = {
-            "id": run_id,
-            "playbook": book.name,
-            "started_at": first.get("started_at"),
-            "dry_run": bool(first.get("dry_run")),
-        }
-        drive = _Drive(
-            book, engine, files, run, on_event, sleep or engine.sleep, clock, journal_class
-        )
-        return drive.resume(events, tuple(retry_in_doubt))
-
-
-def approve(
-    run_id: str,
-    step: str,
-    *,
-    by: str,
-    approved: bool = True,
-    reason: str | None = None,
-    runs_dir_path: str | os.PathLike[str] | None = None,
-    clock: Callable[[], float] = time.time,
-) -> dict[str, Any]:
-    """Record a decision on a step waiting for approval; the run goes on when resumed."""
-    if not by.strip():
-        raise errors.RunStateError("An approval needs the name of who decided (--by).")
-    files = run_files(run_id, runs_dir(runs_dir_path))
-    waiting = waiting_steps(read_events(files.journal))
-    if step not in waiting:
-        listed = ", ".join(sorted(waiting)) or "none"
-        raise errors.RunStateError(
-            f"Step {step} of run {run_id} is not waiting for an approval (waiting: {listed})."
-        )
-    event: dict[str, Any] = {
-        "ev": "approved" if approved else "rejected",
-        "step": step,
-        "by": by,
-        "reason": reason,
-        "at": round(clock(), 3),
-        "t": _iso(clock()),
-    }
-    if not approved:
-        event["error"] = error_data(errors.ApprovalRejected(step, by, reason))
-    append_event(files, event)
-    return event
-
-
-_DECIDED = ("approved", "rejected", "approval_failed", "approval_skipped", "cancelled")
-
-
-def waiting_steps(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Steps with an approval request and no decision yet, by id."""
-    waiting: dict[str, dict[str, Any]] = {}
-    for event in events:
-        _note_waiting(waiting, event)
-    return waiting
-
-
-def _note_waiting(waiting: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:
-    if event["ev"] == "approval_requested":
-        waiting[event["step"]] = event
-    elif event["ev"] in _DECIDED:
-        waiting.pop(str(event.get("step")), None)
+            return drive.resume(events, tuple(retry_in_doubt))
 
 
 class _Drive:
@@ -228,7 +187,7 @@ class _Drive:
         on_event: EventSink | None,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
-        journal_class: type[Journal],
+        journal: Journal,
     ) -> None:
         self.book = book
         self.engine = engine
@@ -238,7 +197,7 @@ class _Drive:
         self.on_event = on_event
         self.sleep = sleep
         self.clock = clock
-        self.journal_class = journal_class
+        self.journal = journal
         self.planned: list[dict[str, Any]] = []
         self.waiting: dict[str, dict[str, Any]] = {}
 
@@ -251,10 +210,19 @@ class _Drive:
 
     def write(self, line: str, event: dict[str, Any], *, sync: str) -> None:
         self.journal.write(line, sync=sync)
+        self._written(event)
+
+    def write_unless_decided(self, line: str, event: dict[str, Any], *, sync: str) -> bool:
+        if not self.journal.write_unless_decided(line, str(event["step"]), sync=sync):
+            return False
+        self._written(event)
+        return True
+
+    def _written(self, event: dict[str, Any]) -> None:
         kind = event["ev"]
         if kind == "planned" and "request" in event:
             self.planned.append({"step": _key(event), "request": event.get("request")})
-        _note_waiting(self.waiting, event)
+        note_waiting(self.waiting, event)
         if self.on_event is not None:
             self.on_event(event)
 
@@ -280,34 +248,27 @@ class _Drive:
     def _go(
         self, events: list[dict[str, Any]], retry: tuple[str, ...], opening: dict[str, Any]
     ) -> RunResult:
-        lock = RunLock(self.files.lock)
-        lock.acquire()
-        self.journal = self.journal_class(self.files)
         self.waiting = waiting_steps(events)
-        try:
-            state = RunState(self.book, self.run)
-            for event in events:
-                if "/" not in str(event.get("step", "")):
-                    state.apply(event)
-            runner = Runner(
-                self.book,
-                self.engine,
-                state,
-                self,
-                dry_run=self.dry_run,
-                sleep=self.sleep,
-                clock=self.clock,
-                events=events,
-                retry_in_doubt=retry,
-            )
-            runner.record(opening)
-            doubts = settle(runner, retry) if events else []
-            if not doubts:
-                runner.drive()
-            return self._finish(runner, doubts)
-        finally:
-            self.journal.close()
-            lock.release()
+        state = RunState(self.book, self.run)
+        for event in events:
+            if "/" not in str(event.get("step", "")):
+                state.apply(event)
+        runner = Runner(
+            self.book,
+            self.engine,
+            state,
+            self,
+            dry_run=self.dry_run,
+            sleep=self.sleep,
+            clock=self.clock,
+            events=events,
+            retry_in_doubt=retry,
+        )
+        runner.record(opening)
+        doubts = settle(runner, retry) if events else []
+        if not doubts:
+            runner.drive()
+        return self._finish(runner, doubts)
 
     def _finish(self, runner: Runner, doubts: list[str]) -> RunResult:
         status = "in_doubt" if doubts else runner.status()
@@ -397,6 +358,21 @@ def run_child(
 
 
 @contextlib.contextmanager
+def _driving(files: RunFiles, journal_class: type[Journal]) -> Iterator[Journal]:
+    """The drive lock (refused at once if another driver holds it), then the journal."""
+    lock = RunLock(files.lock)
+    lock.acquire()
+    try:
+        journal = journal_class(files)
+        try:
+            yield journal
+        finally:
+            journal.close()
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
 def _engine_or_new(engine: Engine | None) -> Iterator[Engine]:
     """The caller's engine (left open), or a new one closed afterwards."""
     if engine is not None:
@@ -452,8 +428,4 @@ def _key(event: dict[str, Any]) -> str:
     return step if event.get("item") is None else f"{step}[{event['item']}]"
 
 
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
-
-
-__all__ = ["RunResult", "approve", "resume_run", "run_playbook", "waiting_steps"]
+__all__ = ["RunResult", "approve", "mark_done", "resume_run", "run_playbook", "waiting_steps"]

@@ -124,11 +124,14 @@ class RunState:
         if kind == "started":
             unit.attempts = int(event.get("attempt", unit.attempts + 1))
             unit.inputs = event.get("inputs")
-        elif kind in ("succeeded", "verified_done"):
+        elif kind in ("succeeded", "verified_done", "marked_done"):
             unit.result = event.get("result")
             unit.outputs = event.get("outputs")
             unit.error = None
             unit.duration_ms = event.get("ms")
+            if kind == "marked_done" and unit.item is None and found.step.outputs:
+                # Nothing answered: the declared outputs read null (as after a verification).
+                unit.outputs = dict.fromkeys(found.step.outputs)
         elif kind in ("failed", "rejected", "approval_failed", "retrying"):
             unit.error = event.get("error")
             if kind == "failed" and unit.item is not None:

@@ -15,7 +15,8 @@ resumed run starts from exactly the state the crashed one had recorded.
        `--approval_requested--> waiting --approved--> pending (approved)
                                     |-----rejected / approval_failed--> failed
                                     `-----approval_skipped-----------> skipped
-    in_doubt --verified (done)--> succeeded, --verified (absent) / retry_in_doubt--> pending
+    in_doubt --verified (done) / marked_done--> succeeded
+             --verified (absent) / retry_in_doubt--> pending
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ TABLE: dict[tuple[str, str], str] = {
     (WAITING, "approval_skipped"): SKIPPED,
     (WAITING, "cancelled"): CANCELLED,
     (IN_DOUBT, "verified_done"): SUCCEEDED,
+    (IN_DOUBT, "marked_done"): SUCCEEDED,  # an operator checked the tenant by hand
     (IN_DOUBT, "verified_absent"): PENDING,
     (IN_DOUBT, "retry_in_doubt"): PENDING,
     (IN_DOUBT, "cancelled"): CANCELLED,

@@ -8,6 +8,7 @@
     POST /playbooks/{name}/runs            start a run in the background -> 202 + run id
     GET  /runs/{run_id}                    the run's status, steps, outputs and journal
     POST /runs/{run_id}/approvals/{step}   approve or reject a waiting step; resumes the run
+    POST /runs/{run_id}/steps/{step}/mark-done   settle a step in doubt as done; resumes it
 
 Every request goes: request id -> key (one Authorization header) -> a POST's whole body,
 within server.body_timeout (408, 413) -> the key's rate and concurrency -> what the
@@ -44,7 +45,7 @@ from soarpack.playbook.journal import runs_dir
 from soarpack.playbook.validate import load_playbook
 from soarpack.server.accesslog import AccessLog, note, request_id_of
 from soarpack.server.auth import Caller, KeyRing
-from soarpack.server.bodies import decision, json_object, run_request
+from soarpack.server.bodies import decision, json_object, mark_request, run_request
 from soarpack.server.errors import (
     BadHeaders,
     Forbidden,
@@ -145,6 +146,7 @@ def create_app(service: Service) -> Starlette:
         api.route("/playbooks/{name}/runs", ["POST"], api.start_run),
         api.route("/runs/{run_id}", ["GET"], api.get_run),
         api.route("/runs/{run_id}/approvals/{step}", ["POST"], api.decide),
+        api.route("/runs/{run_id}/steps/{step}/mark-done", ["POST"], api.mark_done),
     ]
 
     @asynccontextmanager
@@ -349,7 +351,34 @@ class _Api:
             reason=reason,
             runs_dir_path=self.service.runs.runs_dir,
         )
+        # Checked and appended under the run's journal lock: of two at once, the second
+        # finds the first (the same decision: 200 with it; another: 409 naming it).
         event = await anyio.to_thread.run_sync(decide)
+        if not event.get("already_recorded"):
+            self.service.runs.resume(run_id)
+        return json_response(event)
+
+    async def mark_done(self, request: Request, caller: Caller) -> Response:
+        step = request.path_params["step"]
+        note(request.scope, step=step)
+        if not caller.scope.approve:
+            raise Forbidden("This API key may not settle steps in doubt.")
+        run_id = self._run_id(request)
+        body = json_object(
+            await read_body(request, self.service.settings.max_body_bytes), "mark-done"
+        )
+        by, reason = mark_request(body)
+        mark = functools.partial(
+            session.mark_done,
+            run_id,
+            step,
+            by=f"{by} (API key {caller.id})",
+            reason=reason,
+            pack=self.pack,
+            runs_dir_path=self.service.runs.runs_dir,
+        )
+        # Under the run's drive lock: a run being driven answers 409 with the driver's pid.
+        event = await anyio.to_thread.run_sync(mark)
         self.service.runs.resume(run_id)
         return json_response(event)
 

@@ -65,3 +65,17 @@ def decision(body: dict[str, Any]) -> tuple[bool, str, str | None]:
     if problems:
         raise InputError("approval", problems)
     return cast(bool, approved), cast(str, by), reason
+
+
+def mark_request(body: dict[str, Any]) -> tuple[str, str]:
+    """{"by": str, "reason": str} from a mark-done request's body."""
+    problems = _unknown_fields(body, {"by", "reason"})
+    by = body.get("by")
+    if not isinstance(by, str) or not by.strip():
+        problems.append(FieldError("/by", "type", "is required: who checked the tenant"))
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(FieldError("/reason", "type", "is required: what they found"))
+    if problems:
+        raise InputError("mark-done", problems)
+    return cast(str, by), cast(str, reason)

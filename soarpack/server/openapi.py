@@ -3,7 +3,8 @@
     /actions/<name>                  GET describes, POST invokes: the request body is the
                                      action's input schema, the 200 body wraps its output
     /playbooks/<name>/runs           POST starts a run with the playbook's input schema
-    /runs/{run_id}, .../approvals/{step}, /actions, /healthz, /openapi.json
+    /runs/{run_id}, .../approvals/{step}, .../steps/{step}/mark-done, /actions, /healthz,
+    /openapi.json
 
 Each action and playbook gets a literal path, so its own schemas are its request and
 response bodies (a single templated `/actions/{name}` could only say "any object").
@@ -51,7 +52,8 @@ _ERROR_TEXT = {
     "401": "No API key, or an unknown one.",
     "403": "The API key's scope does not allow this.",
     "404": "Unknown action, playbook, run or step; or the vendor said the object does not exist.",
-    "409": "Conflict: the vendor refused a change that conflicts, or the run is busy or not waiting.",
+    "409": "Conflict: the vendor refused a change that conflicts; or the run is being driven "
+    "(its pid named), finished, not waiting, or the step holds another decision (named).",
     "408": "The request body did not arrive within the server's body timeout.",
     "413": "The request body is larger than the server accepts.",
     "422": "The vendor refused the request's content.",
@@ -144,6 +146,16 @@ _DECISION: Schema = {
         "approve": {"type": "boolean"},
         "by": {"type": "string", "minLength": 1, "description": "who decided"},
         "reason": {"type": ["string", "null"], "description": "why"},
+    },
+}
+
+_MARK: Schema = {
+    "type": "object",
+    "required": ["by", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "by": {"type": "string", "minLength": 1, "description": "who checked the tenant"},
+        "reason": {"type": "string", "minLength": 1, "description": "what they found"},
     },
 }
 
@@ -253,7 +265,27 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
             "requestBody": _json_body({"$ref": "#/components/schemas/Decision"}),
             "responses": {
                 "200": _json_response(
-                    "The decision was recorded; the run goes on.", {"type": "object"}
+                    "The decision was recorded and the run goes on; or the same decision "
+                    "was already recorded (`already_recorded`: true, nothing added). A "
+                    "different decision already recorded is 409, naming it, who and when.",
+                    {"type": "object"},
+                ),
+                **_errors(_RUN_ERRORS),
+            },
+        }
+    }
+    paths["/runs/{run_id}/steps/{step}/mark-done"] = {
+        "post": {
+            "operationId": "markStepDone",
+            "summary": "Settle a step in doubt as done (checked on the tenant), never resending it",
+            "tags": ["playbooks"],
+            "parameters": [run_id, _path_param("step", "the step in doubt, or STEP[ITEM]")],
+            "requestBody": _json_body({"$ref": "#/components/schemas/MarkDone"}),
+            "responses": {
+                "200": _json_response(
+                    "The mark was recorded; the run goes on. 409 if the step is not in "
+                    "doubt or the run is being driven (the driver's pid is named).",
+                    {"type": "object"},
                 ),
                 **_errors(_RUN_ERRORS),
             },
@@ -274,6 +306,7 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
             "RunStarted": _RUN_STARTED,
             "Run": _RUN,
             "Decision": _DECISION,
+            "MarkDone": _MARK,
             **bundle.schemas,
         },
         "responses": {

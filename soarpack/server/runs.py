@@ -6,6 +6,11 @@ caller's to see synchronously. A decision on an approval resumes the run in the
 background; when one arrives while the run is still being driven, the run is
 resumed again once that drive pauses, so no decision waits for another.
 
+Runs are locked like any other (soarpack/playbook/journal.py): when the CLI or the
+Python API drives a run on the same runs dir, the server's resume of it is refused
+at once (RunBusyError, logged) and the run stays resumable; a decision is recorded
+all the same, under the journal's append lock.
+
 On shutdown, runs get a grace period to reach a pause point (waiting, finished);
 what is still going after it stays resumable from its journal (`soarpack run
 --resume RUN`), like a run whose process stopped.
@@ -136,6 +141,8 @@ class RunManager:
         try:
             result = resume_run(run_id, engine=self.engine, runs_dir_path=self.runs_dir)
             log.info("run %s resumed: %s", run_id, result.status)
+        except errors.RunBusyError as exc:
+            log.info("run %s not resumed here: %s", run_id, exc)
         except errors.SoarpackError as exc:
             log.warning("run %s could not be resumed: %s", run_id, exc)
         except Exception:

@@ -1,8 +1,9 @@
 """The full fault-injection run: `python -m tests.faults --trials 1000 --playbooks`.
 
 Prints the trial counts and the totals (records lost and duplicated, write and
-destructive requests sent twice, retried writes sent other than the resend rule says),
-and exits 1 if any is not zero.
+destructive requests sent twice, retried writes sent other than the resend rule says;
+for the run races, requests per write, runs left unresumable and events after
+`run_finished`), and exits 1 if any is not as it must be.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from soarpack.pack import Pack
 from tests.faults.common import REPO
 from tests.faults.ingest_trials import Totals, run_ingest_trials
 from tests.faults.playbook_trials import CASES, PlaybookTotals, run_playbook_trials
+from tests.faults.race_processes import run_process_races
+from tests.faults.race_trials import RaceTotals, run_race_trials
 from tests.faults.retry_trials import run_retry_trials
 
 # Counted beside the faults, but not faults: new records arriving, and a run ending on a
@@ -40,6 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sigkill", action="store_true", help="playbooks: in process only")
     parser.add_argument(
         "--retries", type=int, default=200, help="trials of retried write steps (0: none)"
+    )
+    parser.add_argument(
+        "--races",
+        type=int,
+        default=100,
+        help="seeded trials of each run race: parallel resumes of a run killed mid-write "
+        "(with and without verify), parallel decisions, resumes racing approvals (0: none)",
+    )
+    parser.add_argument(
+        "--race-processes",
+        type=int,
+        default=10,
+        help="trials of 8 `soarpack run --resume` processes at once on a run killed mid-write",
     )
     parser.add_argument("--json", action="store_true", help="the totals as one JSON object")
     args = parser.parse_args(argv)
@@ -92,6 +108,24 @@ def main(argv: list[str] | None = None) -> int:
             retries = run_retry_trials(pack, Path(work), args.retries, seed=args.seed)
             report["retries"] = retries.to_dict()
             report["retry_seconds"] = round(time.monotonic() - begun, 1)
+        if args.races:
+            middle = time.monotonic()
+
+            def race_progress(kind: str, done: int, totals: RaceTotals) -> None:
+                if done % 25 == 0 or done == args.races:
+                    print(f"races: {kind} {done}/{args.races}", file=sys.stderr, flush=True)
+
+            races = run_race_trials(
+                pack, Path(work) / "races", args.races, seed=args.seed, progress=race_progress
+            )
+            if args.race_processes:
+                races.add(
+                    run_process_races(
+                        pack, Path(work) / "races", args.race_processes, seed=args.seed
+                    )
+                )
+            report["races"] = races.to_dict()
+            report["race_seconds"] = round(time.monotonic() - middle, 1)
     bad = _summary(report)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -146,6 +180,21 @@ def _summary(report: dict[str, Any]) -> bool:
             f"sent other than the rule says: {len(r['failures'])}"
         )
         bad |= bool(r["failures"]) or bool(r["writes_applied_twice"]) or bool(r["writes_lost"])
+        for failure in r["failures"][:20]:
+            print(f"  FAILED {failure[:300]}")
+    if "races" in report:
+        r = report["races"]
+        print(
+            f"run races: {', '.join(f'{k} {v}' for k, v in r['trials'].items())} trials "
+            f"in {report['race_seconds']} s\n"
+            f"  requests per write: {r['requests_per_write']} "
+            f"({r['writes_sent']} for {r['writes_expected']} writes; twice: "
+            f"{r['writes_sent_twice']}, lost: {r['writes_lost']})   runs left unresumable: "
+            f"{r['runs_left_unresumable']}   events after run_finished: "
+            f"{r['events_after_run_finished']}   extra decisions: {r['extra_decisions']}\n"
+            f"  answers: {', '.join(f'{k} {v}' for k, v in r['answers'].items())}"
+        )
+        bad |= bool(r["failures"])
         for failure in r["failures"][:20]:
             print(f"  FAILED {failure[:300]}")
     return bad

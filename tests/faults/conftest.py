@@ -11,3 +11,5 @@ SEED = 0
 PLAYBOOKS = ["cross-vendor-response"]
 # Seeded trials of retried write steps (the full run: --retries 200).
 RETRY_TRIALS = 40
+# Seeded trials of each section-3 race (the full run: 100 of each, `--races`).
+RACES = 6

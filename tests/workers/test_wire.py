@@ -36,6 +36,10 @@ SAMPLES: dict[type[errors.SoarpackError], errors.SoarpackError] = {
         "bad", expression="steps.x", playbook="p", step="s", field="with"
     ),
     errors.RunStateError: errors.RunStateError("busy", hint="wait"),
+    errors.RunBusyError: errors.RunBusyError("run-1", 4242),
+    errors.DecisionConflict: errors.DecisionConflict(
+        "run-1", "s1", "approved", "alice", "2026-01-01T00:00:00.000Z"
+    ),
     errors.ApprovalRejected: errors.ApprovalRejected("s1", "alice", "not now"),
     errors.ApprovalTimedOut: errors.ApprovalTimedOut("s1", 30.5),
     errors.InDoubtError: errors.InDoubtError("run-1", ["s1", "s2[3]"]),
