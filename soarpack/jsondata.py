@@ -8,7 +8,7 @@ Two entry points, used wherever input comes from outside:
   it says), NaN and Infinity, nesting deeper than MAX_DEPTH, and strings that cannot be
   encoded as UTF-8.
 - `problems` checks data already in memory (what a Python caller hands to
-  Engine.invoke, a playbook's inputs) for the same nesting and encoding faults.
+  Engine.invoke, a playbook's inputs) for the same nesting, encoding and number faults.
 
 Neither recurses: Python's decoder, jsonschema and our own walks recurse once per level
 of nesting, and a 2 KB body nested 900 deep was enough to reach the interpreter's
@@ -20,6 +20,7 @@ the field where the nesting went too deep.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -35,6 +36,8 @@ _ENCODING_MESSAGE = (
     "is not a valid Unicode string (it holds a lone surrogate such as \\ud800, which "
     "cannot be encoded as UTF-8)"
 )
+
+_NOT_FINITE_MESSAGE = "is NaN or an infinite number, which JSON cannot carry"
 
 # A JSON string (its escapes included), or a run of opening or of closing brackets.
 # Strings are matched whole so the brackets inside them are not counted.
@@ -161,6 +164,9 @@ def problems(value: Any) -> list[FieldError]:
                 todo.append((inner, depth + 1, (path, key)))
         elif isinstance(item, (list, tuple)):
             todo.extend((inner, depth + 1, (path, n)) for n, inner in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            # JSON has no such number: a vendor (or a worker) could not read the request.
+            found.append(FieldError(_pointer(path), "number", _NOT_FINITE_MESSAGE))
     return found[:MAX_PROBLEMS]
 
 

@@ -364,9 +364,7 @@ class _Api:
         if not caller.scope.approve:
             raise Forbidden("This API key may not settle steps in doubt.")
         run_id = self._run_id(request)
-        body = json_object(
-            await read_body(request, self.service.settings.max_body_bytes), "mark-done"
-        )
+        body = await self._json_body(request, "mark-done")
         by, reason = mark_request(body)
         mark = functools.partial(
             session.mark_done,

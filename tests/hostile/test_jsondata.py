@@ -4,6 +4,7 @@ bracket, and that hostile sizes are answered without recursion."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -87,3 +88,9 @@ def test_python_data_is_checked_without_recursion() -> None:
         value = {"k": value}
     [problem] = jsondata.problems(value)
     assert problem.rule == "depth" and len(problem.pointer) <= 200
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_data_in_memory_holding_a_number_json_cannot_carry_is_refused(number: float) -> None:
+    found = jsondata.problems({"filters": [{"score": number}], "ok": 1.5})
+    assert [(p.pointer, p.rule) for p in found] == [("/filters/0/score", "number")]
