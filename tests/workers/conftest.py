@@ -15,18 +15,30 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from soarpack.sandbox import RunningServer, SandboxState, create_sandbox_app, start_server
+from soarpack.config import Config
+from soarpack.engine import Engine
+from soarpack.pack import Pack
+from soarpack.sandbox import (
+    InProcessTransport,
+    RunningServer,
+    SandboxState,
+    create_lacework_edge_app,
+    create_sandbox_app,
+    start_server,
+)
 from soarpack.sandbox.apps import connection_env
 from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
+from soarpack.workers.ledger import TaskLedger
 from soarpack.workers.redis_server import RedisServer, find_redis_server
 from soarpack.workers.signing import TASK_KEY_ENV, new_task_key
-from tests.conftest import CANARY, REPO
+from tests.conftest import CANARY, REPO, settings_env
 
 READY_TIMEOUT = 30.0
 
@@ -43,6 +55,45 @@ def redis_server() -> Iterator[RedisServer]:
     # With a password, as `soarpack redis serve` runs it: every client here must use it.
     with RedisServer(password=secrets.token_urlsafe(32)) as server:
         yield server
+
+
+@pytest.fixture
+def tenant() -> SandboxState:
+    """A Lacework Edge tenant for the in-process engines below."""
+    return SandboxState(token=CANARY)
+
+
+@contextmanager
+def lacework_engine(
+    pack: Pack, tenant: SandboxState, cls: type[Engine] = Engine, **kwargs: Any
+) -> Iterator[Any]:
+    """An engine of `cls` whose Lacework Edge connection reaches `tenant` in process."""
+    transport = InProcessTransport(create_lacework_edge_app(tenant))
+    try:
+        with cls(
+            pack,
+            Config(env=settings_env("lacework_edge")),
+            transports={"lacework_edge": transport},
+            **kwargs,
+        ) as found:
+            yield found
+    finally:
+        transport.close()
+
+
+@contextmanager
+def ledger_on(redis_server: RedisServer, database: int) -> Iterator[TaskLedger]:
+    """A task ledger on its own, emptied Redis database (each test module takes one)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + f"/{database}")
+    client.flushdb()
+    found = TaskLedger(client, holder="this-worker", lease_seconds=1.0)
+    try:
+        yield found
+    finally:
+        found.close()
+        client.close()
 
 
 @dataclass

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from soarpack.config import Config
 from soarpack.engine import ActionResult, Engine
 from soarpack.pack import Pack
 from soarpack.playbook import approve, resume_run, run_playbook
-from soarpack.sandbox import InProcessTransport, SandboxState, create_lacework_edge_app
-from tests.conftest import CANARY, settings_env
+from soarpack.sandbox import SandboxState, create_lacework_edge_app
+from tests.workers.conftest import lacework_engine
 
 BOOK = """
 name: granted
@@ -72,18 +71,9 @@ class NotesApprovals(Engine):
 
 
 @pytest.fixture
-def tenant() -> SandboxState:
-    return SandboxState(token=CANARY)
-
-
-@pytest.fixture
 def engine(pack: Pack, tenant: SandboxState) -> Iterator[NotesApprovals]:
-    transport = InProcessTransport(create_lacework_edge_app(tenant))
-    with NotesApprovals(
-        pack, Config(env=settings_env("lacework_edge")), transports={"lacework_edge": transport}
-    ) as found:
+    with lacework_engine(pack, tenant, NotesApprovals) as found:
         yield found
-    transport.close()
 
 
 def users(tenant: SandboxState, count: int) -> list[str]:

@@ -11,12 +11,11 @@ import pytest
 
 from soarpack import errors
 from soarpack.cli import exitcodes
-from soarpack.config import Config
 from soarpack.engine import ActionResult, Engine
 from soarpack.pack import Pack
 from soarpack.playbook import resume_run, run_playbook
-from soarpack.sandbox import InProcessTransport, SandboxState, create_lacework_edge_app
-from tests.conftest import CANARY, settings_env
+from soarpack.sandbox import SandboxState, create_lacework_edge_app
+from tests.workers.conftest import lacework_engine
 
 SUSPEND = "lacework_edge.users.suspend"
 BOOK = """
@@ -63,22 +62,10 @@ class LosesOneAnswer(Engine):
 
 
 @pytest.fixture
-def tenant() -> SandboxState:
-    return SandboxState(token=CANARY)
-
-
-@pytest.fixture
 def engine(pack: Pack, tenant: SandboxState) -> Iterator[LosesOneAnswer]:
     users = [u["uuid"] for u in tenant_users(tenant)]
-    transport = InProcessTransport(create_lacework_edge_app(tenant))
-    with LosesOneAnswer(
-        pack,
-        Config(env=settings_env("lacework_edge")),
-        transports={"lacework_edge": transport},
-        lost=users[1],
-    ) as found:
+    with lacework_engine(pack, tenant, LosesOneAnswer, lost=users[1]) as found:
         yield found
-    transport.close()
 
 
 def tenant_users(tenant: SandboxState) -> list[dict[str, Any]]:

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 
 from soarpack import errors
-from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack
-from soarpack.sandbox import InProcessTransport, SandboxState, create_lacework_edge_app
+from soarpack.sandbox import SandboxState
 from soarpack.workers import wire
 from soarpack.workers.ledger import PREFIX, TaskLedger
 from soarpack.workers.redis_server import RedisServer
 from soarpack.workers.tasks import execute
-from tests.conftest import CANARY, settings_env
+from tests.workers.conftest import lacework_engine, ledger_on
 
 USER = "ex-users-1"
 ALERT = "ex-alerts-1"
@@ -32,30 +31,15 @@ ALERT = "ex-alerts-1"
 
 @pytest.fixture
 def ledger(redis_server: RedisServer) -> Iterator[TaskLedger]:
-    import redis
-
-    # Database 1: the end-to-end tests' workers use database 0 of the same server.
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/1")
-    client.flushdb()
-    found = TaskLedger(client, holder="this-worker", lease_seconds=1.0)
-    yield found
-    found.close()
-    client.close()
-
-
-@pytest.fixture
-def tenant() -> SandboxState:
-    return SandboxState(token=CANARY)
+    # Database 1: each module its own; the end-to-end workers use 0.
+    with ledger_on(redis_server, 1) as found:
+        yield found
 
 
 @pytest.fixture
 def engine(pack: Pack, tenant: SandboxState) -> Iterator[Engine]:
-    transport = InProcessTransport(create_lacework_edge_app(tenant))
-    with Engine(
-        pack, Config(env=settings_env("lacework_edge")), transports={"lacework_edge": transport}
-    ) as found:
+    with lacework_engine(pack, tenant) as found:
         yield found
-    transport.close()
 
 
 def sent(tenant: SandboxState, action: str) -> int:
