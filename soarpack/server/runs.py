@@ -28,6 +28,7 @@ from typing import Any
 
 from soarpack import errors
 from soarpack.engine import Engine
+from soarpack.errors import shortened
 from soarpack.manifest import ActionSpec
 from soarpack.pack import Pack
 from soarpack.playbook.journal import RunFiles
@@ -47,7 +48,7 @@ def playbook_path(pack: Pack, name: str) -> Path:
     """The pack's playbook of that name, or NotFound."""
     path = pack.playbooks_dir / f"{name}.yaml"
     if not _NAME.match(name) or not path.is_file():
-        raise NotFound(f"Unknown playbook {name!r}.")
+        raise NotFound(f"Unknown playbook {shortened(repr(name))}.")
     return path
 
 

@@ -212,12 +212,19 @@ def test_a_trickled_body_is_408_and_holds_no_slot_meanwhile(
     assert len(vendor_requests(tenant)) == 1
 
 
-@pytest.mark.parametrize("path", ["/actions/" + "a" * 5000, "/runs/" + "r" * 5000])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/actions/" + "a" * 5000),
+        ("GET", "/runs/" + "r" * 5000),
+        ("POST", "/playbooks/" + "p" * 5000 + "/runs"),
+    ],
+)
 def test_a_long_name_in_the_path_is_quoted_briefly(
-    api: Api, tenant: SandboxState, path: str
+    api: Api, tenant: SandboxState, method: str, path: str
 ) -> None:
     with api.client("operator") as client:
-        response = client.get(path)
+        response = client.request(method, path, json={} if method == "POST" else None)
     assert response.status_code == 404
     assert len(error_of(response)["message"]) < 300
     assert vendor_requests(tenant) == []
