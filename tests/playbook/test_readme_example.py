@@ -28,3 +28,21 @@ def test_the_readme_example_validates_and_runs(sandbox: Sandbox, tmp_path: Path)
     assert done.status == "succeeded", done.to_dict()
     assert done.outputs == {"suspended": True}
     assert done.steps["delete_devices"]["items"] == {"succeeded": 2}
+
+
+def test_with_the_user_already_suspended_no_device_is_deleted(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # The devices' `approval: none` leans on the suspension's approval: when that step is
+    # skipped nobody approved anything, so nothing destructive may run.
+    path = write_playbook(tmp_path, _example(), "suspend-one")
+    sandbox.engine.invoke("lacework_edge.users.suspend", {"user_uuid": "ex-users-1"})
+    sent = len(sandbox.state.logged_requests())
+    run = run_playbook(
+        path, {"user": "ex-users-1"}, engine=sandbox.engine, runs_dir_path=sandbox.runs
+    )
+    assert run.status == "succeeded", run.to_dict()
+    assert run.outputs == {"suspended": False}
+    assert run.steps["suspend"]["status"] == "skipped"
+    methods = [e["method"] for e in sandbox.state.logged_requests()[sent:]]
+    assert "DELETE" not in methods and "POST" not in methods, methods
