@@ -190,8 +190,21 @@ def http_statuses_markdown() -> str:
     from soarpack.cli.exitcodes import code_for_class
     from soarpack.server.errors import INTERNAL_STATUS, STATUS_TABLE, HttpProblem
 
+    listed = {cls for cls, _ in STATUS_TABLE}
+
+    def own_codes(cls: type[Any]) -> str:
+        # Subclasses with an exit code of their own (a busy run is 13, not its parent's 4).
+        found: list[str] = []
+        todo: list[tuple[type[Any], type[Any]]] = [(s, cls) for s in cls.__subclasses__()]
+        while todo:
+            sub, parent = todo.pop(0)
+            todo.extend((inner, sub) for inner in sub.__subclasses__())
+            if sub not in listed and code_for_class(sub) != code_for_class(parent):
+                found.append(f"`{sub.__name__}`: {code_for_class(sub)}")
+        return f" ({', '.join(found)})" if found else ""
+
     rows = [
-        f"| {status} | `{cls.__name__}` and subclasses | {code_for_class(cls)} |"
+        f"| {status} | `{cls.__name__}` and subclasses{own_codes(cls)} | {code_for_class(cls)} |"
         for cls, status in STATUS_TABLE
     ]
     rows += [
