@@ -171,6 +171,12 @@ class Runner:
         pool: ThreadPoolExecutor | None = None
         try:
             while True:
+                # A job that died (a bug, or the process being stopped) ends the drive
+                # before anything more is planned, as the death of the process would.
+                ended = {future for future in running if future.done()}
+                running -= ended
+                for future in ended:
+                    future.result()
                 with self.lock:
                     jobs, changed = self._plan()
                 if jobs and not running and len(jobs) == 1:
@@ -346,7 +352,14 @@ class Runner:
             found.active += 1
             self.in_flight += 1
             jobs.append(functools.partial(self.units.run, found, unit))
-        if found.cursor >= len(units) and found.active == 0:
+        # Every item must have ended: one whose job died mid-way (still running, or
+        # pending past the cursor) is not done, and a loop finished without it would
+        # hand its dependants a list with that item silently missing.
+        if (
+            found.cursor >= len(units)
+            and found.active == 0
+            and all(u.state in states.FINAL for u in units)
+        ):
             self._finish_loop(found)
             changed = True
         return changed

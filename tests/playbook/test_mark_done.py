@@ -181,3 +181,41 @@ def test_an_approval_inside_a_sub_playbook_pauses_and_resumes_the_parent(
     assert done.status == "succeeded" and done.outputs == {"after": True}
     assert things.server.count("DELETE /things/a") == 1
     assert things.server.count("POST /echo") == 1
+
+
+LOOP_PARENT = """
+name: test-book
+description: a loop over a sub-playbook whose step waits for a person
+steps:
+  - id: sub
+    playbook: approval-child
+    for_each: ${{ `["a", "b"]` }}
+    concurrency: 2
+    with: {id: "${{ item }}"}
+    outputs: {gone: "${{ result.gone }}"}
+  - id: after
+    action: mock.service.echo
+    with: {value: "${{ steps.sub.outputs.gone }}"}
+    outputs: {value: "${{ result.value }}"}
+outputs:
+  after: ${{ steps.after.outputs.value }}
+"""
+
+
+def test_a_loop_waits_for_every_item_of_a_sub_playbook_that_pauses(
+    things: Things, mock_pack: Pack
+) -> None:
+    # The loop used to end as soon as its items' jobs returned: with both children
+    # waiting, it "succeeded" with no items, `after` ran on [], and the approved
+    # deletes were never sent on resume (the loop was over).
+    things.server.things.update({"a": {"id": "a"}, "b": {"id": "b"}})
+    (mock_pack.root / "playbooks" / "approval-child.yaml").write_text(CHILD, encoding="utf-8")
+    paused = run_playbook(things.book(LOOP_PARENT), engine=things.engine, runs_dir_path=things.runs)
+    assert paused.status == "waiting"
+    assert sorted(w["step"] for w in paused.waiting) == ["sub[0]/remove", "sub[1]/remove"]
+    assert paused.steps["sub"]["status"] == "running" and things.server.log == []
+    for waiting in paused.waiting:
+        approve(paused.run_id, waiting["step"], by="alice", runs_dir_path=things.runs)
+    done = resume_run(paused.run_id, engine=things.engine, runs_dir_path=things.runs)
+    assert done.status == "succeeded" and done.outputs == {"after": [True, True]}
+    assert sorted(things.server.log) == ["DELETE /things/a", "DELETE /things/b", "POST /echo"]
