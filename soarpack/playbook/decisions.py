@@ -75,7 +75,8 @@ def approve(
         if step not in waiting:
             listed = ", ".join(sorted(waiting)) or "none"
             raise errors.RunStateError(
-                f"Step {step} of run {run_id} is not waiting for an approval (waiting: {listed})."
+                f"Step {errors.quoted_step(step)} of run {run_id} is not waiting for an "
+                f"approval (waiting: {listed})."
             )
         now = clock()
         event: dict[str, Any] = {
@@ -149,7 +150,8 @@ def mark(
         )
         if state != states.IN_DOUBT and not died_mid_write:
             raise errors.RunStateError(
-                f"Step {key} of run {run_id} is not in doubt (it is {state}); only a change "
+                f"Step {errors.quoted_step(key)} of run {run_id} is not in doubt (it is "
+                f"{state}); only a change "
                 "whose outcome is unknown can be marked done."
             )
         plan.append((step, item, died_mid_write))

@@ -58,4 +58,4 @@ def test_mark_done_needs_resume_and_a_step_in_doubt(
     code, _, err = run(
         capsys, "run", "--resume", run_id, "--mark-done", "suspend", "--by", "a", "--reason", "b"
     )
-    assert code == 4 and "Step suspend of run" in err and "not in doubt (it is waiting)" in err
+    assert code == 4 and "Step 'suspend' of run" in err and "not in doubt (it is waiting)" in err

@@ -85,7 +85,7 @@ def test_mark_done_is_only_for_a_step_in_doubt_and_needs_who_and_why(
     path = things.runs / run_id / "journal.jsonl"
     before = path.read_bytes()
     with pytest.raises(
-        errors.RunStateError, match=r"Step read .* not in doubt \(it is succeeded\)"
+        errors.RunStateError, match=r"Step 'read' .* not in doubt \(it is succeeded\)"
     ):
         resume_run(
             run_id,
