@@ -82,6 +82,13 @@ def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def quoted_step(step: str) -> str:
+    """A step named by a caller (a URL, argv), as a message quotes it: repr'd, so no odd
+    character passes raw, and short enough that the message around it stays under
+    ~300 characters."""
+    return shortened(repr(step), QUOTE_LIMIT // 2)
+
+
 @dataclass(frozen=True, order=True)
 class FieldError:
     """One failing field: where it is (JSON pointer), which rule, and why."""
@@ -399,7 +406,9 @@ class DecisionConflict(RunStateError):
     def __init__(self, run_id: str, step: str, decision: str, by: str | None, at: str | None):
         self.run_id, self.step, self.decision, self.by, self.at = run_id, step, decision, by, at
         who = (f" by {by}" if by else "") + (f" at {at}" if at else "")
-        super().__init__(f"Step {step} of run {run_id} was already {decision}{who}; it stands.")
+        super().__init__(
+            f"Step {quoted_step(step)} of run {run_id} was already {decision}{who}; it stands."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("run_id", "step", "decision", "by", "at")

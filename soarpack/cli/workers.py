@@ -78,6 +78,7 @@ def engine_for_run(args: argparse.Namespace) -> Any:
     from soarpack.config import Config
     from soarpack.errors import FieldError, InputError
 
+    refuse_password_in_argv(getattr(args, "broker", None))
     if getattr(args, "executor", "local") != "celery":
         if getattr(args, "broker", None):
             raise InputError(
@@ -89,7 +90,39 @@ def engine_for_run(args: argparse.Namespace) -> Any:
     return CeleryEngine(_load(args), Config(args.config), broker=args.broker)
 
 
+def refuse_password_in_argv(url: str | None) -> None:
+    """ConfigError if a `--broker` URL carries a password: every user of the machine can
+    read a process's arguments (`ps`), so secrets come from the config or environment.
+    The message never quotes the URL."""
+    if not url or not _has_password(url):
+        return
+    from soarpack.errors import ConfigError
+
+    raise ConfigError(
+        "--broker gives a URL with a password, which `ps` shows to every user of this "
+        "machine; secrets are never taken from the command line.",
+        hint="Set SOARPACK_BROKER_URL, or `workers.broker: ${VAR}` in the config file "
+        "(the password then comes from the environment).",
+    )
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        given = parts.password
+    except ValueError:
+        # Not a URL Python can split: judge the authority by hand, the safe way round.
+        authority = url.partition("://")[2].split("/", 1)[0]
+        return ":" in authority.rpartition("@")[0]
+    # redis-py also reads `?password=` from the query.
+    query = {key.lower() for key in parse_qs(parts.query, keep_blank_values=True)}
+    return bool(given) or "password" in query
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
+    refuse_password_in_argv(args.broker)
     import redis
 
     from soarpack.config import Config

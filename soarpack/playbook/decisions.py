@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from soarpack import errors
+from soarpack import errors, jsondata
 from soarpack.pack import Pack
 from soarpack.playbook import states
 from soarpack.playbook.journal import Journal, RunLock, deciding, run_files, runs_dir
@@ -60,6 +60,7 @@ def approve(
     DecisionConflict."""
     if not by.strip():
         raise errors.RunStateError("An approval needs the name of who decided (--by).")
+    _check_text("approval", by=by, reason=reason)
     files = run_files(run_id, runs_dir(runs_dir_path))
     kind = "approved" if approved else "rejected"
     with deciding(files) as (journal, events):
@@ -75,7 +76,8 @@ def approve(
         if step not in waiting:
             listed = ", ".join(sorted(waiting)) or "none"
             raise errors.RunStateError(
-                f"Step {step} of run {run_id} is not waiting for an approval (waiting: {listed})."
+                f"Step {errors.quoted_step(step)} of run {run_id} is not waiting for an "
+                f"approval (waiting: {listed})."
             )
         now = clock()
         event: dict[str, Any] = {
@@ -134,6 +136,7 @@ def mark(
         problems.append(errors.FieldError("/reason", "required", "what they found"))
     if problems:
         raise errors.InputError("mark done", problems)
+    _check_text("mark done", by=by, reason=reason)
     refuse_finished(run_id, events)
     dry_run = bool(events and events[0].get("dry_run"))
     plan: list[tuple[str, int | None, bool]] = []
@@ -149,7 +152,8 @@ def mark(
         )
         if state != states.IN_DOUBT and not died_mid_write:
             raise errors.RunStateError(
-                f"Step {key} of run {run_id} is not in doubt (it is {state}); only a change "
+                f"Step {errors.quoted_step(key)} of run {run_id} is not in doubt (it is "
+                f"{state}); only a change "
                 "whose outcome is unknown can be marked done."
             )
         plan.append((step, item, died_mid_write))
@@ -170,6 +174,14 @@ def mark(
         }
         marked.append(journal.append(event, durable=True))
     return marked
+
+
+def _check_text(where: str, **fields: str | None) -> None:
+    """InputError naming each field that cannot be written as UTF-8 (a byte of argv that
+    is not UTF-8 arrives as a lone surrogate): the journal could not hold it."""
+    found = jsondata.problems({name: value for name, value in fields.items() if value is not None})
+    if found:
+        raise errors.InputError(where, found)
 
 
 def decision_on(events: list[dict[str, Any]], step: str) -> dict[str, Any] | None:

@@ -10,6 +10,9 @@
     POST /runs/{run_id}/approvals/{step}   approve or reject a waiting step; resumes the run
     POST /runs/{run_id}/steps/{step}/mark-done   settle a step in doubt as done; resumes it
 
+A step may hold slashes (`sub/remove`, a step of a sub-playbook); seeing or deciding a
+run needs a key whose `playbooks` patterns match the run's playbook (and `approve`).
+
 Every request goes: request id -> key (one Authorization header) -> a POST's whole body,
 within server.body_timeout (408, 413) -> the key's rate and concurrency -> what the
 route needs (404, scope 403, body 400) -> the engine, in a worker thread, bounded
@@ -58,7 +61,13 @@ from soarpack.server.errors import (
 from soarpack.server.exposure import unserved_actions
 from soarpack.server.limits import KeyLimits, read_body
 from soarpack.server.openapi import build_openapi
-from soarpack.server.runs import RunManager, actions_used, playbook_path, run_exists
+from soarpack.server.runs import (
+    RunManager,
+    actions_used,
+    playbook_of_run,
+    playbook_path,
+    run_exists,
+)
 from soarpack.server.settings import ServerSettings, load_server_settings
 
 Handler = Callable[[Request, Caller], Awaitable[Response]]
@@ -145,8 +154,11 @@ def create_app(service: Service) -> Starlette:
         api.route("/actions/{name}", ["GET", "POST"], api.action),
         api.route("/playbooks/{name}/runs", ["POST"], api.start_run),
         api.route("/runs/{run_id}", ["GET"], api.get_run),
-        api.route("/runs/{run_id}/approvals/{step}", ["POST"], api.decide),
-        api.route("/runs/{run_id}/steps/{step}/mark-done", ["POST"], api.mark_done),
+        # `path` takes slashes (a sub-playbook's steps are `sub/remove`); it is greedy,
+        # but the regex backtracks, so the literal `/mark-done` ends the match. Neither
+        # prefix is another route's, so order does not matter.
+        api.route("/runs/{run_id}/approvals/{step:path}", ["POST"], api.decide),
+        api.route("/runs/{run_id}/steps/{step:path}/mark-done", ["POST"], api.mark_done),
     ]
 
     @asynccontextmanager
@@ -329,16 +341,16 @@ class _Api:
         run_id = self._run_id(request)
         shown = await anyio.to_thread.run_sync(show_run, run_id, self.service.runs.runs_dir)
         playbook = str(shown.get("playbook") or "")
-        if not (caller.may_run(playbook) or caller.scope.approve):
+        if not caller.may_run(playbook):
             raise Forbidden(f"This API key may not see runs of the {playbook} playbook.")
         return json_response(shown)
 
     async def decide(self, request: Request, caller: Caller) -> Response:
-        step = request.path_params["step"]
-        note(request.scope, step=step)
+        step = self._step(request)
         if not caller.scope.approve:
             raise Forbidden("This API key may not decide approvals.")
         run_id = self._run_id(request)
+        await self._refuse_other_playbooks(caller, run_id, "decide approvals in")
         body = await self._json_body(request, "approval")
         approved, by, reason = decision(body)
         decide = functools.partial(
@@ -359,11 +371,11 @@ class _Api:
         return json_response(event)
 
     async def mark_done(self, request: Request, caller: Caller) -> Response:
-        step = request.path_params["step"]
-        note(request.scope, step=step)
+        step = self._step(request)
         if not caller.scope.approve:
             raise Forbidden("This API key may not settle steps in doubt.")
         run_id = self._run_id(request)
+        await self._refuse_other_playbooks(caller, run_id, "settle steps in")
         body = await self._json_body(request, "mark-done")
         by, reason = mark_request(body)
         mark = functools.partial(
@@ -379,6 +391,23 @@ class _Api:
         event = await anyio.to_thread.run_sync(mark)
         self.service.runs.resume(run_id)
         return json_response(event)
+
+    async def _refuse_other_playbooks(self, caller: Caller, run_id: str, what: str) -> None:
+        """Forbidden unless the key's `playbooks` patterns match the run's playbook: an
+        approver key is one team's, not every run's."""
+        root = self.service.runs.runs_dir
+        playbook = await anyio.to_thread.run_sync(playbook_of_run, root, run_id)
+        if not caller.may_run(playbook):
+            raise Forbidden(f"This API key may not {what} runs of the {playbook} playbook.")
+
+    def _step(self, request: Request) -> str:
+        """The step from the path: ids joined by `/` (a sub-playbook's), none empty, so a
+        trailing slash is our 404 like anywhere else, never a redirect or another step."""
+        step = str(request.path_params["step"])
+        note(request.scope, step=shortened(step))
+        if "" in step.split("/"):
+            raise NotFound("No such endpoint; GET /openapi.json lists them.")
+        return step
 
     def _run_id(self, request: Request) -> str:
         run_id = str(request.path_params["run_id"])

@@ -261,7 +261,7 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
             "operationId": "decideApproval",
             "summary": "Approve or reject a step that waits for a person",
             "tags": ["playbooks"],
-            "parameters": [run_id, _path_param("step", "the id of the waiting step")],
+            "parameters": [run_id, _path_param("step", "the id of the waiting step" + _SUB_STEP)],
             "requestBody": _json_body({"$ref": "#/components/schemas/Decision"}),
             "responses": {
                 "200": _json_response(
@@ -279,7 +279,10 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
             "operationId": "markStepDone",
             "summary": "Settle a step in doubt as done (checked on the tenant), never resending it",
             "tags": ["playbooks"],
-            "parameters": [run_id, _path_param("step", "the step in doubt, or STEP[ITEM]")],
+            "parameters": [
+                run_id,
+                _path_param("step", "the step in doubt, or STEP[ITEM]" + _SUB_STEP),
+            ],
             "requestBody": _json_body({"$ref": "#/components/schemas/MarkDone"}),
             "responses": {
                 "200": _json_response(
@@ -452,6 +455,13 @@ def _json_body(schema: Schema, *, required: bool = True) -> dict[str, Any]:
 
 def _json_response(description: str, schema: Schema) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# OpenAPI path parameters hold no `/`; the server takes one encoded or not alike.
+_SUB_STEP = (
+    "; a sub-playbook's step is PARENT/STEP (e.g. `sub/remove`), its slash sent as %2F "
+    "or as a plain /"
+)
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:

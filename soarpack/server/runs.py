@@ -18,6 +18,7 @@ what is still going after it stays resumable from its journal (`soarpack run
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -72,6 +73,19 @@ def actions_used(book: Playbook, pack: Pack) -> dict[str, ActionSpec]:
 
 def run_exists(root: Path, run_id: str) -> bool:
     return bool(_RUN_ID.match(run_id)) and RunFiles(root, run_id).exists()
+
+
+def playbook_of_run(root: Path, run_id: str) -> str:
+    """The playbook a run runs, as its first journal event names it ("" if unreadable):
+    what a key's `playbooks` patterns are matched against to see or decide the run."""
+    with RunFiles(root, run_id).journal.open("rb") as handle:
+        first = handle.readline()
+    try:
+        event = json.loads(first)
+    except ValueError:
+        return ""
+    name = event.get("playbook") if isinstance(event, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 class RunManager:

@@ -7,7 +7,7 @@
           actions: ["netskope.*"]   # fnmatch patterns on action names (default: all)
           side_effects: [read]      # default read only: write/destructive are granted explicitly
           playbooks: []             # playbooks the key may start (default: none)
-          approve: false            # may decide approvals
+          approve: false            # may decide approvals (and mark-done) in runs of `playbooks`
           rate_per_minute: 600
           concurrency: 8
       anonymous: {...}              # the scope of keyless callers under --allow-anonymous

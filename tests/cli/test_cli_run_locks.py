@@ -4,6 +4,7 @@ conflicting decision, a finished run, and `--mark-done` misuse: each with its ex
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -58,4 +59,35 @@ def test_mark_done_needs_resume_and_a_step_in_doubt(
     code, _, err = run(
         capsys, "run", "--resume", run_id, "--mark-done", "suspend", "--by", "a", "--reason", "b"
     )
-    assert code == 4 and "Step suspend of run" in err and "not in doubt (it is waiting)" in err
+    assert code == 4 and "Step 'suspend' of run" in err and "not in doubt (it is waiting)" in err
+
+
+def test_who_or_why_that_is_not_utf8_exits_3_naming_the_field_and_records_nothing(
+    tenant: SandboxState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = _waiting(capsys, tmp_path)
+    journal = tmp_path / "runs" / run_id / "journal.jsonl"
+    before = journal.read_bytes()
+    # os.fsdecode: how Python hands a non-UTF-8 byte of argv to the program.
+    not_utf8 = os.fsdecode(b"alice\xff")
+    code, _, err = run(capsys, "approve", run_id, "suspend", "--by", not_utf8)
+    assert code == 3 and "/by" in err and "cannot be encoded as UTF-8" in err
+    code, _, err = run(
+        capsys, "approve", run_id, "suspend", "--by", "bob", "--reject", "--reason", not_utf8
+    )
+    assert code == 3 and "/reason" in err
+    code, _, err = run(
+        capsys,
+        "run",
+        "--resume",
+        run_id,
+        "--mark-done",
+        "suspend",
+        "--by",
+        not_utf8,
+        "--reason",
+        "b",
+    )
+    assert code == 3 and "/by" in err
+    assert journal.read_bytes() == before
+    assert [e for e in tenant.logged_requests() if e["method"] == "PATCH"] == []

@@ -134,7 +134,7 @@ def test_a_resume_before_a_decision_keeps_waiting(things: Things) -> None:
 def test_approving_a_step_that_is_not_waiting_names_the_waiting_ones(things: Things) -> None:
     paused = _start(things)
     with pytest.raises(
-        errors.RunStateError, match=r"Step read .* not waiting .*\(waiting: delete\)"
+        errors.RunStateError, match=r"Step 'read' .* not waiting .*\(waiting: delete\)"
     ):
         approve(paused.run_id, "read", by="alice", runs_dir_path=things.runs)
     with pytest.raises(errors.RunStateError, match="--by"):

@@ -85,7 +85,7 @@ def test_mark_done_is_only_for_a_step_in_doubt_and_needs_who_and_why(
     path = things.runs / run_id / "journal.jsonl"
     before = path.read_bytes()
     with pytest.raises(
-        errors.RunStateError, match=r"Step read .* not in doubt \(it is succeeded\)"
+        errors.RunStateError, match=r"Step 'read' .* not in doubt \(it is succeeded\)"
     ):
         resume_run(
             run_id,
@@ -219,3 +219,58 @@ def test_a_loop_waits_for_every_item_of_a_sub_playbook_that_pauses(
     done = resume_run(paused.run_id, engine=things.engine, runs_dir_path=things.runs)
     assert done.status == "succeeded" and done.outputs == {"after": [True, True]}
     assert sorted(things.server.log) == ["DELETE /things/a", "DELETE /things/b", "POST /echo"]
+
+
+# A byte of argv that is not UTF-8 arrives as a lone surrogate: the journal cannot hold it.
+NOT_UTF8 = "carol\udcff"
+
+
+def test_who_and_why_that_are_not_utf8_are_bad_input_and_nothing_is_journaled(
+    mock_pack: Pack, sleeps: Sleeps, things: Things
+) -> None:
+    run_id = _in_doubt(mock_pack, sleeps, things)
+    path = things.runs / run_id / "journal.jsonl"
+    before = path.read_bytes()
+    with pytest.raises(errors.InputError) as by:
+        mark_done(
+            run_id, "touch", by=NOT_UTF8, reason="seen", pack=mock_pack, runs_dir_path=things.runs
+        )
+    assert by.value.fields == ["/by"]
+    assert "cannot be encoded as UTF-8" in str(by.value)
+    with pytest.raises(errors.InputError) as reason:
+        resume_run(
+            run_id,
+            engine=things.engine,
+            runs_dir_path=things.runs,
+            mark_done=["touch"],
+            by="carol",
+            reason=NOT_UTF8,
+        )
+    assert reason.value.fields == ["/reason"]
+    assert path.read_bytes() == before
+    assert things.server.count("PUT /things/b/touch") == 1
+
+
+def test_an_approval_whose_who_or_why_is_not_utf8_is_bad_input_and_records_nothing(
+    things: Things, mock_pack: Pack
+) -> None:
+    things.server.things["a"] = {"id": "a"}
+    (mock_pack.root / "playbooks" / "approval-child.yaml").write_text(CHILD, encoding="utf-8")
+    paused = run_playbook(things.book(PARENT), engine=things.engine, runs_dir_path=things.runs)
+    path = things.runs / paused.run_id / "journal.jsonl"
+    before = path.read_bytes()
+    with pytest.raises(errors.InputError) as by:
+        approve(paused.run_id, "sub/remove", by=NOT_UTF8, runs_dir_path=things.runs)
+    assert by.value.fields == ["/by"]
+    with pytest.raises(errors.InputError) as reason:
+        approve(
+            paused.run_id,
+            "sub/remove",
+            by="carol",
+            approved=False,
+            reason=NOT_UTF8,
+            runs_dir_path=things.runs,
+        )
+    assert reason.value.fields == ["/reason"]
+    assert path.read_bytes() == before
+    assert things.server.count("DELETE /things/a") == 0

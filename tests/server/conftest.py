@@ -40,6 +40,8 @@ KEYS: dict[str, dict[str, Any]] = {
         "playbooks": ["*"],
     },
     "read-runner": {"playbooks": ["*"]},
+    # One team's approver: it may decide (and see) only runs of the team-* playbooks.
+    "team-approver": {"playbooks": ["team-*"], "approve": True},
     "tight": {"rate_per_minute": 2},
     "single": {"concurrency": 1},
 }
@@ -140,15 +142,18 @@ def make_api(
     seen: Seen,
     tmp_path: Path,
 ) -> Iterator[ApiFactory]:
-    """Start the action server with these `server:` settings; stopped after the test."""
+    """Start the action server with these `server:` settings (and the repository's pack,
+    or `with_pack`); stopped after the test."""
     started: list[tuple[Service, RunningServer]] = []
 
-    def factory(allow_anonymous: bool = False, **settings: Any) -> Api:
+    def factory(
+        allow_anonymous: bool = False, with_pack: Pack | None = None, **settings: Any
+    ) -> Api:
         runs = tmp_path / "runs"
         path = tmp_path / f"config-{len(started)}.yaml"
         path.write_text(yaml.safe_dump({"server": server_section(runs, **settings)}))
         config = Config(path, env=sandbox_env(sandbox[1].base_url))
-        service = build_service(pack, config, allow_anonymous=allow_anonymous)
+        service = build_service(with_pack or pack, config, allow_anonymous=allow_anonymous)
         server = start_server(create_app(service))
         started.append((service, server))
         return Api(server.base_url, seen, runs, service)

@@ -88,6 +88,30 @@ def test_broker_without_the_celery_executor_is_a_usage_error(
     assert "--broker goes with --executor celery" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cr3t-pw@127.0.0.1:6379/0",
+        "rediss://user:s3cr3t-pw@redis.example:6380/0",
+        "redis://127.0.0.1:6379/0?password=s3cr3t-pw",
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [["worker"], ["run", "cross-vendor-response", "--executor", "celery"]],
+    ids=["worker", "run"],
+)
+def test_a_broker_password_on_the_command_line_is_refused_unshown(
+    capsys: pytest.CaptureFixture[str], url: str, command: list[str]
+) -> None:
+    code = main(["--pack", str(REPO), *command, "--broker", url])
+    out, err = capsys.readouterr()
+    assert code == exitcodes.CONFIG == 4
+    assert "--broker gives a URL with a password, which `ps` shows" in err
+    assert BROKER_ENV in err and "workers.broker: ${VAR}" in err
+    assert "s3cr3t-pw" not in out + err
+
+
 def test_a_worker_without_a_broker_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--pack", str(REPO), "worker"]) == exitcodes.CONFIG
     assert "soarpack redis serve" in capsys.readouterr().err
