@@ -164,6 +164,9 @@ FAILURES: dict[str, Verdict] = {
     ),
     "too_large": Verdict(errors.MalformedResponseError, True, False),
     "late_answer": Verdict(errors.RequestTimeout, True, False),  # still arriving at the deadline
+    # Polled (reads only) until a vendor state that did not come in time: nothing was
+    # changed, and a later wait may find it; waiting again is the caller's choice.
+    "not_ready": Verdict(errors.RequestTimeout, False, False),
     "vendor_error": Verdict(errors.VendorError, True, False),
     "redirect": Verdict(
         errors.InvalidRequestError,
