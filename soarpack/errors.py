@@ -271,7 +271,8 @@ class RequestTimeout(TransportError):
 
 
 class ConnectionFailed(TransportError):
-    """Raised when no connection could be made; `reason` is dns, tls, refused, proxy or other."""
+    """Raised when no connection could be made; `reason` is dns, tls, refused, proxy or other,
+    or answer_lost (a queued task's answer could not be read back: it may have run)."""
 
     kind = "network"
 

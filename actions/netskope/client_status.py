@@ -6,8 +6,8 @@ import csv
 import io
 from typing import Any
 
-from soarpack import errors
 from soarpack.engine import Session
+from soarpack.http import errormap
 from soarpack.netskope.dataexport import header_number
 
 _BASE = "/api/v2/dataexport/iterator"
@@ -51,7 +51,7 @@ def wait_ready(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
                 "waited_seconds": round(waited, 3),
             }
         if waited + interval > timeout:
-            raise errors.RequestTimeout(
+            raise errormap.FAILURES["not_ready"].build(
                 f"The Client Status iterator {index!r} was still {state['status']!r} after "
                 f"{polls} polls over {waited:.0f} s (timeout_seconds {timeout:g}).",
                 hint="Creation can take minutes on a busy tenant; wait longer or check it exists.",
@@ -70,20 +70,27 @@ def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         raw=True,
         side_effect="read" if operation == "resend" else None,
     )
+    # A page we cannot read still came with a 200: `next` moved the cursor (processed),
+    # so it is not sent again; `resend` asks for the same page.
+    bad_page = errormap.FAILURES["wrong_shape"]
     try:
         text = reply.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise errors.MalformedResponseError(
+        raise bad_page.build(
             f"The Client Status page is not UTF-8 text (bad byte at offset {exc.start}).",
             hint="Ask for the page again with operation resend.",
+            status=reply.status,
+            method="GET",
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         records = list(reader)
     except csv.Error as exc:
-        raise errors.MalformedResponseError(
+        raise bad_page.build(
             f"The Client Status page is not valid CSV: {exc}.",
             hint="Ask for the page again with operation resend.",
+            status=reply.status,
+            method="GET",
         ) from None
     columns = list(reader.fieldnames or [])
     for record in records:

@@ -29,7 +29,7 @@ import httpx
 
 from soarpack import __version__, errors
 from soarpack.config import ConnectionSettings
-from soarpack.http import errormap, tokens
+from soarpack.http import errormap, tokens, vendorjson
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import RedactingFilter, redact, redact_data
@@ -815,7 +815,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 def _vendor_message(response: httpx.Response) -> str | None:
     try:
-        data = response.json()
+        data = vendorjson.loads(response.content)
     except (ValueError, UnicodeDecodeError, RecursionError):
         text = response.text.strip()
         return text[:_SNIPPET] if text and "<html" not in text[:200].lower() else None
@@ -837,7 +837,8 @@ def _decode_json(response: httpx.Response, connection: str, context: dict[str, A
     if not response.content:
         return None
     try:
-        return json.loads(response.content)
+        # Lone surrogates become U+FFFD here, so every layer after can encode the answer.
+        return vendorjson.loads(response.content)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         kind = response.headers.get("content-type", "unknown content type")
         snippet = response.text[:_SNIPPET].replace("\n", " ") if kind.startswith("text/") else ""

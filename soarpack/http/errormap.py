@@ -164,6 +164,9 @@ FAILURES: dict[str, Verdict] = {
     ),
     "too_large": Verdict(errors.MalformedResponseError, True, False),
     "late_answer": Verdict(errors.RequestTimeout, True, False),  # still arriving at the deadline
+    # Polled (reads only) until a vendor state that did not come in time: nothing was
+    # changed, and a later wait may find it; waiting again is the caller's choice.
+    "not_ready": Verdict(errors.RequestTimeout, False, False),
     "vendor_error": Verdict(errors.VendorError, True, False),
     "redirect": Verdict(
         errors.InvalidRequestError,
@@ -240,20 +243,34 @@ def verdicts() -> list[tuple[str, Verdict]]:
     return rows + list(FAILURES.items())
 
 
+# Failures of a token exchange (auth `exchange`): its answer's status, a token answer we
+# cannot use, or no answer. Each is marked not processed (ConnectionClient._credential),
+# since the action's own request was not sent. An exchange never reads vendor_errors.
+_NOT_FROM_EXCHANGE = frozenset({"vendor_error", "answer_lost"})
+
+
 def never_resent(
     cls: type[errors.SoarpackError],
     *,
     verifiable: bool,
     overrides: Mapping[int, StatusOverride] | None = None,
+    exchange: bool = False,
 ) -> bool:
     """Whether no failure of class `cls` (or a subclass) can ever let a write be sent
     again: none is proven unprocessed, and none leaves it unknown for a `verify` read to
-    settle (when the action declares one). Classes outside CallError (input, settings and
-    playbook errors) are never resent either."""
+    settle (when the action declares one). On a connection whose auth has an `exchange`,
+    every class a token exchange can fail with is proven unprocessed. Classes outside
+    CallError (input, settings and playbook errors) are never resent either."""
     if not issubclass(cls, errors.CallError) and not issubclass(errors.CallError, cls):
         return True
     rows = [row for _, row in verdicts()]
     rows += [for_status(status, overrides) for status in overrides or {}]
+    if exchange:
+        rows += [
+            Verdict(row.error, False, row.transient)
+            for name, row in verdicts()
+            if name not in _NOT_FROM_EXCHANGE
+        ]
     return not any(
         issubclass(row.error, cls)
         and (row.processed is False or (verifiable and row.processed is None))

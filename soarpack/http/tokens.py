@@ -22,7 +22,6 @@ one enum value in schemas/manifest.schema.json.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -35,7 +34,7 @@ import httpx
 
 from soarpack import errors
 from soarpack.config import ConnectionSettings
-from soarpack.http import errormap
+from soarpack.http import errormap, vendorjson
 from soarpack.manifest import AuthSpec, TokenExchangeSpec
 from soarpack.redact import redact, register_secret
 
@@ -343,8 +342,8 @@ def _lifetime(raw: Any) -> float | None:
 
 def _json_or_none(response: httpx.Response) -> Any:
     try:
-        return json.loads(response.content) if response.content else None
-    except (ValueError, UnicodeDecodeError):
+        return vendorjson.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

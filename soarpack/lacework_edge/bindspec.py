@@ -10,6 +10,7 @@ engine reads (Engine.bound_http): the pack itself is never edited.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ import yaml
 
 from soarpack import yamlsafe
 from soarpack.errors import ConfigError
+from soarpack.http import vendorjson
 from soarpack.pack import Pack
 
 CONNECTION = "lacework_edge"
@@ -42,16 +44,44 @@ class BindReport:
         }
 
 
+# Vendor OpenAPI files run to a few MB; far past that is not one, and would only cost
+# memory and time to parse.
+MAX_SPEC_BYTES = 32 * 1024 * 1024
+
+
 def read_openapi(path: Path) -> dict[str, Any]:
-    """The OpenAPI (3.x) or Swagger (2.0) document at `path`, JSON or YAML."""
+    """The OpenAPI (3.x) or Swagger (2.0) document at `path`, JSON or YAML.
+
+    The file is read up to MAX_SPEC_BYTES. JSON (the usual download) is decoded as JSON:
+    it has no aliases and decodes far faster. Anything else is YAML, bounded like every
+    file we read (soarpack.yamlsafe: no aliases, MAX_DEPTH levels at most)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlsafe.read_capped(path, MAX_SPEC_BYTES)
+    except yamlsafe.FileTooLarge:
+        raise ConfigError(
+            f"{path} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MiB: it is not an "
+            "OpenAPI document this command reads.",
+            hint="Pass the vendor's OpenAPI file as downloaded from its API page.",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (bad byte at offset {exc.start}).") from None
     try:
-        doc = yaml.safe_load(text)  # JSON is YAML; safe_load builds plain data only
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is neither JSON nor YAML: {exc}") from None
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        try:
+            doc = yamlsafe.load(text, MAX_SPEC_BYTES)
+        except yamlsafe.YamlRefused as exc:
+            raise ConfigError(
+                f"{path} is YAML we do not read: {exc}",
+                hint="Write out what the file repeats (no &anchor/*alias), or pass the "
+                "vendor's JSON download, which has none.",
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is neither JSON nor YAML: {exc}") from None
+    # A lone surrogate in a path could not be written to the config file: U+FFFD it is.
+    doc = vendorjson.scrub(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
         raise ConfigError(f"{path} is not an OpenAPI document: it has no `paths` object.")
     return doc

@@ -1,7 +1,8 @@
 """Netskope REST v2 data-export iterator pages, shared by the page actions and the ingest.
 
 A page is up to 10,000 records (~10 MB). It is split into records without decoding
-their fields (msgspec `Raw`): the ingest writes the bytes through untouched and only
+their fields (msgspec `Raw`): the ingest writes the bytes through untouched (but for a
+lone surrogate escape, which becomes `\\ufffd`: see vendorjson) and only
 reads what it needs (`ok`, `wait_time`, the first and last `_id` to recognise a page
 it has already committed). The page actions decode records fully for their output.
 """
@@ -16,7 +17,7 @@ import httpx
 import msgspec
 
 from soarpack import errors
-from soarpack.http import errormap
+from soarpack.http import errormap, vendorjson
 from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt
 
 STREAM_PATTERN = re.compile(r"^(events|alerts)/([a-z]+)$")
@@ -150,6 +151,9 @@ def parse_page(
         "url": last.url if last else None,
         "status": last.status if last else None,
     }
+    # msgspec refuses a lone surrogate escape ("\ud800"), so the page would be refused for
+    # one such record; as `\ufffd` every record is valid JSON that any reader accepts.
+    body = vendorjson.scrub_escapes(body)
     try:
         page = _PAGE_DECODER.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

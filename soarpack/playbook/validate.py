@@ -99,11 +99,15 @@ def _retry_warnings(step: CompiledStep, pack: Pack) -> Iterator[tuple[str, str]]
         return
     connection = pack.connections.get(action.connection)
     overrides = connection.status_overrides if connection is not None else None
+    # A failed token exchange sent nothing: then even these classes may be resent.
+    exchange = connection is not None and connection.auth.exchange is not None
     for name in policy.errors:
         cls = getattr(errors, name, None)
         if not isinstance(cls, type) or not issubclass(cls, errors.SoarpackError):
             continue  # the schema names the classes
-        if errormap.never_resent(cls, verifiable=action.verify is not None, overrides=overrides):
+        if errormap.never_resent(
+            cls, verifiable=action.verify is not None, overrides=overrides, exchange=exchange
+        ):
             yield (
                 "retry.errors",
                 f"{name} never lets this {action.side_effect} step be sent again: after it "

@@ -153,9 +153,20 @@ def _check_reachable(url: str) -> None:
 
 
 def _unreachable(url: str, exc: Exception, *, sent: bool = False) -> errors.CallError:
+    """Redis could not be reached: before the task was queued (`refused`, nothing sent),
+    or after (`answer_lost`: a worker may have run it). The row's name is the reason."""
     where = urlsplit(url)
-    return errormap.FAILURES["answer_lost" if sent else "refused"].build(
-        f"Cannot reach Redis at {where.hostname}:{where.port or 6379} ({type(exc).__name__}).",
+    at = f"Redis at {where.hostname}:{where.port or 6379} ({type(exc).__name__})"
+    if sent:
+        return errormap.FAILURES["answer_lost"].build(
+            f"The task was queued, but its answer could not be read back from {at}: "
+            "a worker may have run it.",
+            reason="answer_lost",
+            hint="Check Redis (`soarpack redis serve`) and the run's outcome at the vendor "
+            "before sending it again.",
+        )
+    return errormap.FAILURES["refused"].build(
+        f"Cannot reach {at}.",
         reason="refused",
         hint="Start it (`soarpack redis serve`) or fix workers.broker / SOARPACK_BROKER_URL.",
     )

@@ -55,8 +55,11 @@ def test_short_and_long_rows_keep_their_values(make_engine: EngineFactory) -> No
     ],
 )
 def test_broken_pages_are_clear_errors(make_engine: EngineFactory, body: bytes, words: str) -> None:
-    with pytest.raises(errors.MalformedResponseError, match=words):
+    with pytest.raises(errors.MalformedResponseError, match=words) as caught:
         page(make_engine, body)
+    # Answered with a 200: a `next` would have moved the cursor, so it is never resent.
+    assert caught.value.processed is True and caught.value.transient is False
+    assert caught.value.status == 200 and "operation resend" in (caught.value.hint or "")
 
 
 def test_an_unterminated_quote_does_not_hang(make_engine: EngineFactory) -> None:

@@ -288,6 +288,15 @@ def test_a_config_file_alias_bomb_exits_4(tmp_path: Path) -> None:
         bounded(lambda: Config(path))
 
 
+def test_an_alias_bomb_openapi_file_is_exit_4(tmp_path: Path) -> None:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(f"openapi: 3.1.0\npaths: {{}}\n{ALIAS_BOMB}\n", encoding="utf-8")
+    done = soarpack("lacework-edge", "bind-spec", "--dry-run", str(path), tmp_path=tmp_path)
+    assert done.returncode == exitcodes.CONFIG, done.stderr
+    assert "aliases are not accepted" in done.stderr and "no &anchor/*alias" in done.stderr
+    assert f"{path}" in done.stderr and "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [

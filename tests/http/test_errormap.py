@@ -187,3 +187,19 @@ def test_a_class_is_never_resent_only_if_no_row_of_it_can_be() -> None:
         "MalformedResponseError",
     }
     assert errormap.never_resent(errors.ApprovalRejected, verifiable=True)
+
+
+def test_with_a_token_exchange_only_what_it_cannot_raise_is_never_resent() -> None:
+    # Every exchange failure is marked not processed: the action's request was not sent.
+    names = ("AuthenticationError", "InvalidRequestError", "NotFoundError", "VendorError")
+    never = {
+        name
+        for name in names
+        if errormap.never_resent(getattr(errors, name), verifiable=False, exchange=True)
+    }
+    assert never == {"VendorError"}  # an exchange never reads the vendor's error fields
+    assert all(
+        errormap.never_resent(getattr(errors, name), verifiable=False, exchange=False)
+        for name in names
+    )
+    assert errormap.never_resent(errors.ApprovalRejected, verifiable=False, exchange=True)

@@ -144,3 +144,40 @@ def test_a_broken_binding_in_the_config_is_refused_before_sending(
     with engine, pytest.raises(errors.ConfigError, match="user_id"):
         engine.invoke("lacework_edge.users.get", {"uuid": "u-1"})
     assert router.calls.call_count == 0
+
+
+def test_an_openapi_file_over_32_mib_is_refused_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "huge.json"
+    with spec.open("wb") as handle:
+        handle.truncate(32 * 1024 * 1024 + 1)  # sparse: costs no disk
+    code = main(["lacework-edge", "bind-spec", "--dry-run", str(spec)])
+    err = capsys.readouterr().err
+    assert code == 4 and f"{spec} is larger than 32 MiB" in err and "Traceback" not in err
+
+
+def test_a_yaml_openapi_file_with_an_alias_is_refused_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text("openapi: 3.1.0\nok: &r {description: ok}\npaths: {/x: {get: *r}}\n")
+    code = main(["lacework-edge", "bind-spec", "--dry-run", str(spec)])
+    err = capsys.readouterr().err
+    assert code == 4 and "aliases are not accepted" in err and "line 2, column 5" in err
+
+
+def test_a_spec_path_with_a_lone_surrogate_is_bound_as_u_fffd(
+    pack: Pack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _openapi(pack)
+    path, item = next(iter(doc["paths"].items()))
+    doc["paths"] = {path + "/\ud800": item}
+    spec = tmp_path / "openapi.json"
+    # As the vendor's file would carry it: an escape in ASCII JSON text.
+    spec.write_text(json.dumps(doc, ensure_ascii=True), encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    code = main(["--config", str(config), "lacework-edge", "bind-spec", str(spec)])
+    assert code == 0, capsys.readouterr().err
+    bindings = yaml.safe_load(config.read_text(encoding="utf-8"))["bindings"]
+    assert [b["path"] for b in bindings.values()] == ["/edge/v9" + path + "/\ufffd"]

@@ -334,12 +334,15 @@ def test_wait_ready_times_out_with_a_clear_error(
     router: respx.Router, make_engine: EngineFactory, sleeps: Sleeps
 ) -> None:
     router.get(CS).respond(200, json={"ok": 1, "status": "creating"})
-    with pytest.raises(errors.RequestTimeout, match="still 'creating' after 3 polls"):
+    with pytest.raises(errors.RequestTimeout, match="still 'creating' after 3 polls") as caught:
         v2(make_engine, router).invoke(
             "netskope.client_status.wait_ready",
             {"index": "soar-cs", "timeout_seconds": 10, "poll_interval": 2},
         )
     assert sleeps == [2.0, 4.0]
+    # Only reads were sent and nothing changed: a later wait may find it ready.
+    assert caught.value.processed is False and caught.value.transient is False
+    assert "wait longer" in (caught.value.hint or "")
 
 
 def test_client_status_fetch_parses_csv_and_reads_wait_time_header(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,37 @@ def test_a_write_retrying_a_class_that_is_never_resent_is_a_warning(
     ]
     assert "never lets this write step be sent again" in found[0].message
     assert str(found[0]).endswith(": warning: step touch: retry.errors: " + found[0].message)
+
+
+def _with_exchange(pack: Pack, tmp_path: Path) -> Pack:
+    """The mock pack, its connection obtaining its token by an exchange."""
+    root = tmp_path / "exchanging"
+    shutil.copytree(pack.root, root)
+    manifest = root / "manifest.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    auth = 'auth: {place: header, name: Authorization, setting: token, prefix: "Bearer "}'
+    assert auth in text
+    manifest.write_text(
+        text.replace(
+            auth,
+            auth[:-1] + ", exchange: {kind: oauth_client_credentials, path: /token}}",
+        ),
+        encoding="utf-8",
+    )
+    return Pack.load(root)
+
+
+def test_on_a_connection_with_a_token_exchange_no_class_is_said_never_resent(
+    mock_pack: Pack, tmp_path: Path
+) -> None:
+    # A failed exchange sent nothing (processed False), whatever class it raised, so
+    # AuthenticationError, InvalidRequestError or NotFoundError may let the write go again.
+    exchanging = _with_exchange(mock_pack, tmp_path)
+    assert exchanging.connections["mock"].auth.exchange is not None
+    path = write_playbook(tmp_path, RETRIED)
+    assert validate_playbook(path, exchanging) == []
+    assert [p.message.split(" ")[0] for p in validate_playbook(path, mock_pack)] == [
+        "InvalidRequestError",
+        "AuthenticationError",
+        "MalformedResponseError",
+    ]
