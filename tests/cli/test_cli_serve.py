@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -106,35 +107,8 @@ def test_sigterm_lets_the_call_in_flight_finish(
     tmp_path: Path, tenant: tuple[SandboxState, str]
 ) -> None:
     state, base_url = tenant
-    config = write_config(
-        tmp_path,
-        {"keys": [{"id": "ci", "sha256": hash_key(KEY)}], "runs_dir": str(tmp_path / "runs")},
-    )
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SOARPACK_STATE_DIR": str(tmp_path / "state"),
-        **sandbox_env(base_url),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "soarpack", "--config", str(config), "serve", "--port", "0"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True)
-    reader.start()
-    try:
-        url = ""
-        deadline = time.monotonic() + 30
-        while not url and time.monotonic() < deadline:
-            line = lines.get(timeout=30)
-            if line.startswith("soarpack server listening on "):
-                url = line.split(" on ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:")
-
+    with serving(tmp_path, base_url) as served:
+        assert served.url.startswith("http://127.0.0.1:")
         state.faults.push({"delay": 2.5})
         answers: list[httpx.Response] = []
         headers = {"Authorization": f"Bearer {KEY}"}
@@ -142,7 +116,7 @@ def test_sigterm_lets_the_call_in_flight_finish(
         def slow_call() -> None:
             answers.append(
                 httpx.post(
-                    f"{url}/actions/netskope.alerts.list",
+                    f"{served.url}/actions/netskope.alerts.list",
                     json={"timeperiod": 86400, "limit": 1},
                     headers=headers,
                     timeout=30,
@@ -152,31 +126,35 @@ def test_sigterm_lets_the_call_in_flight_finish(
         caller = threading.Thread(target=slow_call)
         caller.start()
         time.sleep(1.0)  # the call is now waiting on the slow vendor
-        process.send_signal(signal.SIGTERM)
+        served.process.send_signal(signal.SIGTERM)
         caller.join(30)
-        assert process.wait(30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(10)
-        assert process.stderr is not None
-        process.stderr.close()
+        assert served.process.wait(30) == 0
     [answer] = answers
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"]["count"] == 1
-    rest = []
-    while not lines.empty():
-        rest.append(lines.get())
-    text = "".join(rest)
+    text = served.rest()
     assert "soarpack server stopped" in text
     assert '"status":200' in text  # the access log line of the call
     assert KEY not in text and CANARY not in text
 
 
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str]  # the server's stderr, line by line
+
+    def rest(self) -> str:
+        """What the server printed after its "listening" line, once it has stopped."""
+        found = []
+        while not self.lines.empty():
+            found.append(self.lines.get())
+        return "".join(found)
+
+
 @contextmanager
-def serving(tmp_path: Path, base_url: str, **server: object) -> Iterator[str]:
-    """A real `soarpack serve` on 127.0.0.1 (a free port); yields its base URL."""
+def serving(tmp_path: Path, base_url: str, **server: object) -> Iterator[Served]:
+    """A real `soarpack serve` on 127.0.0.1 (a free port), stopped with SIGTERM at the end."""
     config = write_config(
         tmp_path,
         {
@@ -207,9 +185,10 @@ def serving(tmp_path: Path, base_url: str, **server: object) -> Iterator[str]:
             line = lines.get(timeout=30)
             if line.startswith("soarpack server listening on "):
                 url = line.split(" on ", 1)[1].strip()
-        yield url
+        yield Served(url, process, lines)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
@@ -247,8 +226,8 @@ def test_connections_with_incomplete_headers_are_closed(
     tmp_path: Path, tenant: tuple[SandboxState, str]
 ) -> None:
     state, base_url = tenant
-    with serving(tmp_path, base_url, header_timeout=1) as url:
-        host, port = url.removeprefix("http://").split(":")
+    with serving(tmp_path, base_url, header_timeout=1) as served:
+        host, port = served.url.removeprefix("http://").split(":")
         partial = [
             b"",  # connects and sends nothing
             b"POST /actions/netskope.alerts.list HT",  # half a request line
@@ -265,5 +244,5 @@ def test_connections_with_incomplete_headers_are_closed(
             closed, received = _closed_by_server(sock, unread[60:])
         assert closed and received.startswith(b"HTTP/1.1 200"), received
         # The server still answers a whole request, and sent nothing to the vendor.
-        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{served.url}/healthz", timeout=10).status_code == 200
     assert state.logged_requests() == []
