@@ -30,6 +30,7 @@ from soarpack.playbook.session import RunResult
 from soarpack.sandbox import start_server
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
+from soarpack.workers.celeryapp import BROKER_ENV
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.ledger import PREFIX as LEDGER_PREFIX
 from soarpack.workers.signing import TASK_KEY_ENV
@@ -145,12 +146,14 @@ def test_soarpack_run_with_the_celery_executor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(TASK_KEY_ENV, cluster.task_key)
+    # The broker URL holds the password: from the environment, never from argv.
+    monkeypatch.setenv(BROKER_ENV, cluster.broker)
     targets = [u["uuid"] for u in users(cluster)[:3]]
     path = book(
         tmp_path, "cli-run", "lacework_edge.users.get", "uuid", '{value: "${{ result.uuid }}"}'
     )
-    argv = ["--pack", str(REPO), "run", str(path), "--executor", "celery", "--broker"]
-    argv += [cluster.broker, "--input", f"ids={json.dumps(targets)}", "--json", "--quiet"]
+    argv = ["--pack", str(REPO), "run", str(path), "--executor", "celery"]
+    argv += ["--input", f"ids={json.dumps(targets)}", "--json", "--quiet"]
     argv += ["--runs-dir", str(tmp_path / "runs")]
     assert main(argv) == 0
     shown = json.loads(capsys.readouterr().out)
