@@ -174,7 +174,7 @@ EXIT_CODES_END = "<!-- exit-codes:end -->"
 
 
 def exit_codes_markdown() -> str:
-    from soarpack.cli.exitcodes import DESCRIPTIONS
+    from soarpack.exitcodes import DESCRIPTIONS
 
     rows = [f"| {code} | {text} |" for code, text in sorted(DESCRIPTIONS.items())]
     return "\n".join([EXIT_CODES_START, "| code | meaning |", "|---|---|", *rows, EXIT_CODES_END])
@@ -187,7 +187,7 @@ HTTP_STATUSES_END = "<!-- http-statuses:end -->"
 def http_statuses_markdown() -> str:
     """The server's status table: error classes first (most specific first), then the
     refusals of the HTTP layer itself."""
-    from soarpack.cli.exitcodes import code_for_class
+    from soarpack.exitcodes import code_for_class
     from soarpack.server.errors import INTERNAL_STATUS, STATUS_TABLE, HttpProblem
 
     listed = {cls for cls, _ in STATUS_TABLE}

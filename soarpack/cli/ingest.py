@@ -18,8 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 
 STREAM_SCHEMA = {"$ref": "netskope/v2.json#/$defs/stream"}
 INDEX_SCHEMA = {"$ref": "netskope/v2.json#/$defs/index"}

@@ -1,7 +1,7 @@
 """`soarpack` command line: parse, dispatch, and render errors at the boundary.
 
 Results go to stdout as JSON; logs and human messages go to stderr. Our errors are
-caught here, and only here, and rendered with their exit code (see exitcodes.py);
+caught here, and only here, and rendered with their exit code (see soarpack/exitcodes.py);
 no traceback reaches the user unless --debug.
 """
 
@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from soarpack import __version__
-from soarpack.cli import exitcodes
+from soarpack import __version__, exitcodes
 from soarpack.cli.arguments import port
 from soarpack.errors import SoarpackError
 from soarpack.redact import RedactingFormatter, redact, redact_data

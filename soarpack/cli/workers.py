@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.redact import RedactingFormatter
 
 

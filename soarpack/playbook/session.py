@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from soarpack import errors, jsondata
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes, jsondata
 from soarpack.engine import Engine
 from soarpack.playbook import states
 from soarpack.playbook.decisions import (
