@@ -438,14 +438,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_docs_readme(args: argparse.Namespace) -> int:
-    from soarpack import docs
+    from soarpack import readme
 
     pack = load_pack(args)
     if not args.write:
-        print("\n\n".join(content for _, _, content in docs.generated_blocks(pack)))
+        print("\n\n".join(content for _, _, content in readme.generated_blocks(pack)))
         return exitcodes.OK
     path = Path(args.write)
-    path.write_text(docs.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
+    path.write_text(readme.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
     print(f"generated blocks written to {path}", file=sys.stderr)
     return exitcodes.OK
 
