@@ -101,7 +101,7 @@ def test_the_finder_sees_a_cycle_through_a_function_level_import() -> None:
 def test_the_graph_holds_imports_at_every_level() -> None:
     graph = import_graph()
     # A function-level import (the command's module is imported when it runs) ...
-    assert "soarpack.demo" in graph["soarpack.cli.main"]
+    assert "soarpack.cli.demo" in graph["soarpack.cli.main"]
     # ... and one under TYPE_CHECKING.
     assert "soarpack.engine" in graph["soarpack.cli.common"]
 

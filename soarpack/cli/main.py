@@ -421,7 +421,7 @@ def _cmd_connections_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    from soarpack.demo import serve_sandbox
+    from soarpack.cli.demo import serve_sandbox
 
     return serve_sandbox(
         port=args.port,
@@ -432,7 +432,7 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from soarpack.demo import run_demo
+    from soarpack.cli.demo import run_demo
 
     return run_demo(pack_dir=args.pack)
 
