@@ -2,7 +2,8 @@
 """The two quick-start commands. Needs only Python >= 3.10; installs into ./.venv on first use.
 
     python3 dev.py demo    start the sandbox and run a cross-vendor playbook (with an approval) on it
-    python3 dev.py test    lint, type-check, validate the pack and run the whole test suite
+    python3 dev.py test    lint, type-check, check the import layers, validate the pack and run
+                           the whole test suite
 
 The virtual environment is (re)built whenever pyproject.toml changes.
 """
@@ -51,6 +52,7 @@ def test() -> int:
         (str(BIN / "ruff"), "check", "."),
         (str(BIN / "ruff"), "format", "--check", "."),
         (str(BIN / "mypy"),),
+        (str(BIN / "lint-imports"),),
         (str(PYTHON), "-m", "soarpack", "validate"),
         (str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"),
     ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from soarpack import errors
-from soarpack.cli.exitcodes import OK, exit_code_for
+from soarpack.exitcodes import OK, exit_code_for
 
 if TYPE_CHECKING:
     from soarpack.engine import Engine

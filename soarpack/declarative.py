@@ -10,16 +10,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from soarpack import errors
 from soarpack.http import errormap
-from soarpack.manifest import HttpSpec
+from soarpack.manifest import ActionSpec, HttpSpec
 
 if TYPE_CHECKING:
-    from soarpack.engine import Session
     from soarpack.http.client import Reply
+
+
+class Session(Protocol):
+    """What a declared request needs of the engine's per-invocation session (written
+    here, not imported: the engine imports this module)."""
+
+    @property
+    def action(self) -> ActionSpec: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply: ...
+
 
 # Characters a path segment carries as they are (RFC 3986 unreserved): most IDs.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")

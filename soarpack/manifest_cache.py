@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from soarpack import __version__
+from soarpack.version import __version__
 
 CACHE_ENV = "SOARPACK_CACHE_DIR"
 KEEP = 8  # manifests kept

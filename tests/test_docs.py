@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from soarpack import docs
+from soarpack import docs, readme
 from soarpack.pack import Pack
 from tests.conftest import REPO
 
 
 def test_readme_generated_blocks_are_current(pack: Pack) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert docs.update_readme(readme, pack) == readme, "run: soarpack docs readme --write README.md"
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme.update_readme(text, pack) == text, "run: soarpack docs readme --write README.md"
 
 
 def test_catalogue_lists_every_action(pack: Pack) -> None:

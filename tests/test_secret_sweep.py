@@ -27,8 +27,8 @@ import pytest
 import yaml
 
 from soarpack import errors
+from soarpack.cli.demo import run_demo
 from soarpack.config import Config
-from soarpack.demo import run_demo
 from soarpack.engine import Engine
 from soarpack.pack import Pack
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server

@@ -15,9 +15,9 @@ import pytest
 import respx
 
 from soarpack import errors
+from soarpack.cli.demo import run_demo
 from soarpack.cli.main import main
 from soarpack.config import Config
-from soarpack.demo import run_demo
 from soarpack.engine import ActionResult
 from soarpack.http.client import CallRecord
 from soarpack.pack import Pack

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
+from soarpack.cli.common import local_engine
 
 STREAM_SCHEMA = {"$ref": "netskope/v2.json#/$defs/stream"}
 INDEX_SCHEMA = {"$ref": "netskope/v2.json#/$defs/index"}
@@ -79,11 +79,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from soarpack.cli.main import _engine
     from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink, StdoutSink
     from soarpack.ingest.identity import state_dir
 
-    with _engine(args) as engine:
+    with local_engine(args) as engine:
         store = engine.pack.schemas
         problems = [
             errors.FieldError(f"/type/{i}", e.rule, f"{s!r}: {e.message}")

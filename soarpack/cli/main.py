@@ -1,7 +1,7 @@
 """`soarpack` command line: parse, dispatch, and render errors at the boundary.
 
 Results go to stdout as JSON; logs and human messages go to stderr. Our errors are
-caught here, and only here, and rendered with their exit code (see exitcodes.py);
+caught here, and only here, and rendered with their exit code (see soarpack/exitcodes.py);
 no traceback reaches the user unless --debug.
 """
 
@@ -10,18 +10,17 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from soarpack import __version__
-from soarpack.cli import exitcodes
+from soarpack import __version__, exitcodes
 from soarpack.cli.arguments import port
+from soarpack.cli.common import load_pack, local_engine, print_json
 from soarpack.errors import SoarpackError
-from soarpack.redact import RedactingFormatter, redact, redact_data
+from soarpack.redact import RedactingFormatter, redact
 
 log = logging.getLogger("soarpack.cli")
 Command = Callable[[argparse.Namespace], int]
@@ -256,7 +255,7 @@ def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
         print(f"soarpack: {error}", file=sys.stderr)
     if args.command in ("invoke", "run") and getattr(args, "json", True):
         # Machine callers read stdout: give them the error as data too.
-        _print_json(
+        print_json(
             {"ok": False, "exit_code": code, "error": error.to_dict()},
             sys.stdout,
             compact=getattr(args, "compact", False),
@@ -264,33 +263,13 @@ def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
     return code
 
 
-def _print_json(data: Any, out: TextIO, compact: bool = False) -> None:
-    text = json.dumps(
-        redact_data(data), indent=None if compact else 2, ensure_ascii=False, default=str
-    )
-    out.write(text + "\n")
-
-
 # -- commands ----------------------------------------------------------------------
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from soarpack.pack import Pack
-
-    return Pack.load(args.pack)
-
-
-def _engine(args: argparse.Namespace) -> Any:
-    from soarpack.config import Config
-    from soarpack.engine import Engine
-
-    return Engine(_load(args), Config(args.config))
 
 
 def _cmd_actions_list(args: argparse.Namespace) -> int:
     from soarpack import docs
 
-    pack = _load(args)
+    pack = load_pack(args)
     chosen = []
     for action in pack.actions.values():
         if args.connection and action.connection != args.connection:
@@ -316,7 +295,7 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
             }
             for a in chosen
         ]
-        _print_json(entries, sys.stdout)
+        print_json(entries, sys.stdout)
         return exitcodes.OK
     width = max((len(a.name) for a in chosen), default=4)
     print(f"{'ACTION':<{width}}  {'EFFECT':<11}  TITLE")
@@ -329,10 +308,10 @@ def _cmd_actions_describe(args: argparse.Namespace) -> int:
     from soarpack import docs
     from soarpack.manifest import to_data
 
-    pack = _load(args)
+    pack = load_pack(args)
     action = pack.action(args.name)
     if args.json:
-        _print_json(
+        print_json(
             {
                 **to_data(action),
                 "accepts": docs.accepts(pack, action),
@@ -386,9 +365,9 @@ def _read_inputs(args: argparse.Namespace) -> Any:
 
 def _cmd_invoke(args: argparse.Namespace) -> int:
     inputs = _read_inputs(args)
-    with _engine(args) as engine:
+    with local_engine(args) as engine:
         result = engine.invoke(args.name, inputs)
-    _print_json(result.to_dict(), sys.stdout, compact=args.compact)
+    print_json(result.to_dict(), sys.stdout, compact=args.compact)
     return exitcodes.OK
 
 
@@ -398,9 +377,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from soarpack.errors import PackError
 
     if args.playbooks:
-        return playbooks_cli.validate_playbooks(args, _load(args))
+        return playbooks_cli.validate_playbooks(args, load_pack(args))
     try:
-        pack = _load(args)
+        pack = load_pack(args)
         tests_dir = pack.root / "tests"
         problems = pack_problems(pack, tests_dir if tests_dir.is_dir() else None)
         problems += playbooks_cli.shipped_playbook_problems(pack)
@@ -412,7 +391,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except PackError as exc:
         problems, note = exc.problems, ""
     if args.json:
-        _print_json(
+        print_json(
             {"ok": not problems, "problems": [{"where": w, "problem": p} for w, p in problems]},
             sys.stdout,
         )
@@ -425,7 +404,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_connections_list(args: argparse.Namespace) -> int:
-    pack = _load(args)
+    pack = load_pack(args)
     for conn in pack.connections.values():
         print(f"{conn.name}: {conn.title} (test: {conn.test_action})")
     return exitcodes.OK
@@ -434,7 +413,7 @@ def _cmd_connections_list(args: argparse.Namespace) -> int:
 def _cmd_connections_test(args: argparse.Namespace) -> int:
     from soarpack.connectivity import check_connection
 
-    with _engine(args) as engine:
+    with local_engine(args) as engine:
         report = check_connection(engine, args.name)
     mark = "ok" if report.ok else "FAILED"
     print(redact(f"{args.name}: {mark}: {report.detail}"))
@@ -442,7 +421,7 @@ def _cmd_connections_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    from soarpack.demo import serve_sandbox
+    from soarpack.cli.demo import serve_sandbox
 
     return serve_sandbox(
         port=args.port,
@@ -453,20 +432,20 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from soarpack.demo import run_demo
+    from soarpack.cli.demo import run_demo
 
     return run_demo(pack_dir=args.pack)
 
 
 def _cmd_docs_readme(args: argparse.Namespace) -> int:
-    from soarpack import docs
+    from soarpack import readme
 
-    pack = _load(args)
+    pack = load_pack(args)
     if not args.write:
-        print("\n\n".join(content for _, _, content in docs.generated_blocks(pack)))
+        print("\n\n".join(content for _, _, content in readme.generated_blocks(pack)))
         return exitcodes.OK
     path = Path(args.write)
-    path.write_text(docs.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
+    path.write_text(readme.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
     print(f"generated blocks written to {path}", file=sys.stderr)
     return exitcodes.OK
 

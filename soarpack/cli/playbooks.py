@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli import workers as workers_cli
 from soarpack.errors import FieldError, InputError, shortened
 from soarpack.redact import redact, redact_data

@@ -17,7 +17,7 @@ import sys
 from types import FrameType
 from typing import Any
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli.arguments import port
 from soarpack.errors import ConfigError
 from soarpack.redact import RedactingFormatter

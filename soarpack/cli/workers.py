@@ -24,7 +24,8 @@ import sys
 import time
 from typing import Any
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
+from soarpack.cli.common import load_pack, local_engine
 from soarpack.redact import RedactingFormatter
 
 
@@ -74,7 +75,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def engine_for_run(args: argparse.Namespace) -> Any:
     """The Engine of `soarpack run`: local, or a CeleryEngine on the chosen broker."""
-    from soarpack.cli.main import _engine, _load
     from soarpack.config import Config
     from soarpack.errors import FieldError, InputError
 
@@ -84,10 +84,10 @@ def engine_for_run(args: argparse.Namespace) -> Any:
             raise InputError(
                 "run", [FieldError("", "usage", "--broker goes with --executor celery")]
             )
-        return _engine(args)
+        return local_engine(args)
     from soarpack.workers.dispatch import CeleryEngine
 
-    return CeleryEngine(_load(args), Config(args.config), broker=args.broker)
+    return CeleryEngine(load_pack(args), Config(args.config), broker=args.broker)
 
 
 def refuse_password_in_argv(url: str | None) -> None:

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from soarpack import __version__, errors
+from soarpack import errors
 from soarpack.config import ConnectionSettings
 from soarpack.http import errormap, tokens, vendorjson
 from soarpack.http.ratelimit import RateLimiter
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import RedactingFilter, redact, redact_data
+from soarpack.version import __version__
 
 if TYPE_CHECKING:
     import tenacity

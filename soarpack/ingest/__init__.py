@@ -3,7 +3,8 @@
 from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink
 """
 
-from soarpack.ingest.runner import Ingest, IngestOptions, StreamResult
+from soarpack.ingest.result import StreamResult
+from soarpack.ingest.runner import Ingest, IngestOptions
 from soarpack.ingest.sinks import JsonLinesSink, Sink, SinkError, StdoutSink
 
 __all__ = [

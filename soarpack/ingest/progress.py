@@ -6,13 +6,11 @@ import json
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from soarpack.errors import SoarpackError
+from soarpack.ingest.result import StreamResult
 from soarpack.redact import redact
-
-if TYPE_CHECKING:
-    from soarpack.ingest.runner import StreamResult
 
 
 class Progress(Protocol):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from soarpack.ingest.checkpoint import CheckpointStore
 from soarpack.ingest.identity import default_index
 from soarpack.ingest.lock import StreamLock
 from soarpack.ingest.progress import Progress, QuietProgress
+from soarpack.ingest.result import StreamResult
 from soarpack.ingest.sinks import Sink, SinkError
 from soarpack.netskope.dataexport import PAGE_SIZE, Fingerprint, Page, fetch_page
 
@@ -63,34 +64,6 @@ class IngestOptions:
     max_failures: int = 5  # consecutive failed fetches or sink writes before a stream gives up
     backoff_base: float = 1.0
     backoff_max: float = 60.0
-
-
-@dataclass
-class StreamResult:
-    stream: str
-    index: str
-    pages: int = 0
-    records: int = 0
-    resends: int = 0
-    duplicates_dropped: int = 0
-    sink_failures: int = 0
-    stopped: str = "running"
-    error: errors.SoarpackError | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "stream": self.stream,
-            "index": self.index,
-            "pages": self.pages,
-            "records": self.records,
-            "resends": self.resends,
-            "duplicates_dropped": self.duplicates_dropped,
-            "sink_failures": self.sink_failures,
-            "stopped": self.stopped,
-            "error": self.error.to_dict() if self.error else None,
-            "notes": self.notes,
-        }
 
 
 class Ingest:

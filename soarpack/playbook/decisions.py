@@ -29,8 +29,7 @@ from typing import Any
 from soarpack import errors, jsondata
 from soarpack.pack import Pack
 from soarpack.playbook import states
-from soarpack.playbook.journal import Journal, RunLock, deciding, run_files, runs_dir
-from soarpack.playbook.runner import error_data
+from soarpack.playbook.journal import Journal, RunLock, deciding, error_data, run_files, runs_dir
 
 # Events that end a step's wait for a person, and how a conflict names them.
 DECIDED = {

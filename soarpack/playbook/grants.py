@@ -9,16 +9,14 @@ A local Engine ignores it; the journal keeps the decisions themselves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from soarpack.playbook.context import RunContext
 from soarpack.playbook.model import ApprovalSpec
 from soarpack.playbook.state import RunState, StepState, Unit
 
-if TYPE_CHECKING:
-    from soarpack.playbook.runner import Runner
 
-
-def approval_record(runner: Runner, found: StepState, unit: Unit) -> dict[str, Any] | None:
+def approval_record(runner: RunContext, found: StepState, unit: Unit) -> dict[str, Any] | None:
     """The record for this unit's call, or None when its action is not destructive."""
     action = runner.engine.pack.action(str(found.step.spec.action))
     if action.side_effect != "destructive":

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from soarpack.errors import RunBusyError, RunStateError
+from soarpack.errors import RunBusyError, RunStateError, SoarpackError
 from soarpack.ingest.identity import state_dir
 from soarpack.redact import redact_data
 
@@ -341,3 +341,10 @@ def _trim_torn(fd: int) -> int:
     if cut != end:
         os.ftruncate(fd, cut)
     return cut
+
+
+def error_data(error: SoarpackError) -> dict[str, Any]:
+    """An error as journal data: its class, kind, message and context attributes."""
+    data = error.to_dict()
+    data.setdefault("type", type(error).__name__)
+    return data

@@ -20,6 +20,7 @@ from soarpack import errors
 from soarpack.engine import Engine
 from soarpack.playbook import states
 from soarpack.playbook.expressions import resolve, truthy
+from soarpack.playbook.journal import error_data
 from soarpack.playbook.model import ApprovalSpec, Playbook
 from soarpack.playbook.state import RunState, StepState, Unit
 from soarpack.playbook.steps import UnitRunner
@@ -57,6 +58,10 @@ class Runner:
         prefix: str = "",
         events: list[dict[str, Any]] | None = None,
         retry_in_doubt: tuple[str, ...] = (),
+        # The session's: runs a sub-playbook step; bound to this runner for its units.
+        run_child: Callable[
+            [Runner, StepState, Unit, Any], tuple[str, Any, errors.SoarpackError | None]
+        ],
     ) -> None:
         self.playbook = playbook
         self.engine = engine
@@ -71,7 +76,11 @@ class Runner:
         self.waiting_children: set[str] = set()
         self.doubtful_children: set[str] = set()
         self.units = UnitRunner(
-            self, sleep=sleep, events=events or [], retry_in_doubt=retry_in_doubt
+            self,
+            sleep=sleep,
+            events=events or [],
+            retry_in_doubt=retry_in_doubt,
+            run_child=functools.partial(run_child, self),
         )
         self._dependants, self._unmet = _graph(state)
         # Steps worth looking at when planning: ready, waiting, or looping. Keeping this
@@ -461,10 +470,3 @@ def _graph(state: RunState) -> tuple[dict[str, list[str]], dict[str, int]]:
         for sid, named in parents.items()
     }
     return dependants, unmet
-
-
-def error_data(error: errors.SoarpackError) -> dict[str, Any]:
-    """An error as journal data: its class, kind, message and context attributes."""
-    data = error.to_dict()
-    data.setdefault("type", type(error).__name__)
-    return data

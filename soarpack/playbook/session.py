@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from soarpack import errors, jsondata
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes, jsondata
 from soarpack.engine import Engine
 from soarpack.playbook import states
 from soarpack.playbook.decisions import (
@@ -36,9 +35,17 @@ from soarpack.playbook.decisions import (
     refuse_finished,
     waiting_steps,
 )
-from soarpack.playbook.journal import Journal, RunFiles, RunLock, new_run_id, run_files, runs_dir
+from soarpack.playbook.journal import (
+    Journal,
+    RunFiles,
+    RunLock,
+    error_data,
+    new_run_id,
+    run_files,
+    runs_dir,
+)
 from soarpack.playbook.model import Playbook
-from soarpack.playbook.runner import Runner, error_data
+from soarpack.playbook.runner import Runner
 from soarpack.playbook.state import RunState, StepState, Unit
 from soarpack.playbook.validate import find_playbook, load_playbook
 from soarpack.playbook.verify import settle
@@ -263,6 +270,7 @@ class _Drive:
             clock=self.clock,
             events=events,
             retry_in_doubt=retry,
+            run_child=run_child,
         )
         runner.record(opening)
         doubts = settle(runner, retry) if events else []
@@ -336,6 +344,7 @@ def run_child(
         prefix=prefix,
         events=events,
         retry_in_doubt=parent.units.retry_in_doubt,
+        run_child=run_child,
     )
     doubts = settle(child, parent.units.retry_in_doubt) if events else []
     if doubts:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tenacity
 
@@ -28,26 +28,27 @@ from soarpack import errors
 from soarpack.http import errormap
 from soarpack.manifest import ActionSpec
 from soarpack.playbook import states
+from soarpack.playbook.context import ChildRun, RunContext
 from soarpack.playbook.expressions import resolve
 from soarpack.playbook.grants import approval_record
+from soarpack.playbook.journal import error_data
 from soarpack.playbook.model import DEFAULT_RETRY_ERRORS, ApprovalSpec, RetrySpec
 from soarpack.playbook.state import StepState, Unit
 from soarpack.playbook.verify import check_effect, record_check
-
-if TYPE_CHECKING:
-    from soarpack.playbook.runner import Runner
 
 
 class UnitRunner:
     def __init__(
         self,
-        runner: Runner,
+        runner: RunContext,
         *,
         sleep: Callable[[float], None],
         events: list[dict[str, Any]],
         retry_in_doubt: tuple[str, ...],
+        run_child: ChildRun,
     ) -> None:
         self.runner = runner
+        self.run_child = run_child
         self.sleep = sleep
         self.events = events
         self.retry_in_doubt = retry_in_doubt
@@ -143,8 +144,6 @@ class UnitRunner:
             )
         else:
             reason = f"after {cause}, checked with its `verify` read ({check.by})"
-        from soarpack.playbook.runner import error_data
-
         self.runner.record(
             {
                 "ev": "in_doubt",
@@ -219,8 +218,6 @@ class UnitRunner:
         if not isinstance(resend, _Resend) or unit.state != states.RUNNING:
             return  # a verified absence is journaled already (and left the unit pending)
         error = resend.error
-        from soarpack.playbook.runner import error_data
-
         self.runner.record(
             {
                 "ev": "retrying",
@@ -244,8 +241,6 @@ class UnitRunner:
 
     # -- sub-playbooks ---------------------------------------------------------------
     def _run_playbook(self, found: StepState, unit: Unit) -> None:
-        from soarpack.playbook.session import run_child
-
         runner = self.runner
         with runner.lock:
             inputs = self._resolve(found, unit, found.step.with_, "with")
@@ -259,7 +254,7 @@ class UnitRunner:
                 "inputs": inputs,
             }
         )
-        status, outputs, error = run_child(runner, found, unit, inputs)
+        status, outputs, error = self.run_child(found, unit, inputs)
         if status == "waiting":
             with runner.lock:
                 runner.waiting_children.add(unit.key)

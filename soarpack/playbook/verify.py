@@ -16,18 +16,16 @@ Also re-applies the consequences of failures recorded from outside the process
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from soarpack import errors
 from soarpack.playbook import states
+from soarpack.playbook.context import RunContext
 from soarpack.playbook.expressions import compile_value, resolve, truthy
 from soarpack.playbook.state import StepState, Unit
 
-if TYPE_CHECKING:
-    from soarpack.playbook.runner import Runner
 
-
-def settle(runner: Runner, retry_in_doubt: tuple[str, ...]) -> list[str]:
+def settle(runner: RunContext, retry_in_doubt: tuple[str, ...]) -> list[str]:
     """Resolve interrupted units; returns the keys still in doubt (the run must stop)."""
     doubtful: list[str] = []
     for found in runner.state.steps.values():
@@ -43,14 +41,16 @@ def settle(runner: Runner, retry_in_doubt: tuple[str, ...]) -> list[str]:
     return doubtful
 
 
-def _interrupted(runner: Runner, found: StepState, unit: Unit) -> None:
+def _interrupted(runner: RunContext, found: StepState, unit: Unit) -> None:
     action = found.step.spec.action
     writes = action is not None and runner.engine.pack.action(action).side_effect != "read"
     kind = "in_doubt" if writes and not runner.dry_run else "interrupted"
     runner.record({"ev": kind, "step": unit.step, "item": unit.item})
 
 
-def _resolve_doubt(runner: Runner, found: StepState, unit: Unit, retry: tuple[str, ...]) -> bool:
+def _resolve_doubt(
+    runner: RunContext, found: StepState, unit: Unit, retry: tuple[str, ...]
+) -> bool:
     key = runner.prefix + unit.key
     if key in retry or runner.prefix + unit.step in retry:
         runner.record({"ev": "retry_in_doubt", "step": unit.step, "item": unit.item})
@@ -69,7 +69,7 @@ class Check:
     error: errors.SoarpackError | None = None
 
 
-def check_effect(runner: Runner, found: StepState, unit: Unit) -> Check | None:
+def check_effect(runner: RunContext, found: StepState, unit: Unit) -> Check | None:
     """Ask the vendor, with the action's `verify` read, whether the unit's change is
     there (None when the action declares no verify). Records nothing."""
     action = runner.engine.pack.action(str(found.step.spec.action))
@@ -91,7 +91,7 @@ def check_effect(runner: Runner, found: StepState, unit: Unit) -> Check | None:
     return Check(check.action, bool(done), observed)
 
 
-def record_check(runner: Runner, found: StepState, unit: Unit, check: Check) -> bool:
+def record_check(runner: RunContext, found: StepState, unit: Unit, check: Check) -> bool:
     """Journal what the verify read found (the unit is in doubt): done -> succeeded,
     absent -> pending (to be sent again). Returns False if it stays in doubt."""
     if check.done is None:
@@ -129,7 +129,7 @@ def _null_outputs(found: StepState) -> dict[str, Any] | None:
     return {name: None for name in found.step.outputs} if found.step.outputs else None
 
 
-def _reapply_failure(runner: Runner, found: StepState) -> None:
+def _reapply_failure(runner: RunContext, found: StepState) -> None:
     target = found.step.spec.handler_target
     if target is not None:
         handler = runner.state.steps[target]

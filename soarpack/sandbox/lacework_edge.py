@@ -43,6 +43,7 @@ from starlette.routing import Route
 
 from soarpack.sandbox.lacework_edge_alerts import ALERT_HANDLERS
 from soarpack.sandbox.lacework_edge_auth import AUTH_HANDLERS, credential, verify_jwt
+from soarpack.sandbox.lacework_edge_data import seed_tenant
 from soarpack.sandbox.lacework_edge_faults import apply_edge_fault
 from soarpack.sandbox.lacework_edge_misc import MISC_HANDLERS
 from soarpack.sandbox.lacework_edge_people import PEOPLE_HANDLERS
@@ -331,7 +332,7 @@ def _admin_routes(tenant: LaceworkEdgeTenant) -> list[Route]:
 def create_lacework_edge_app(state: SandboxState) -> Starlette:
     """An ASGI app serving `state.lacework_edge` as a Lacework Edge tenant (see above)."""
     tenant = state.lacework_edge
-    tenant.adopt(seed=state.seed, api_key=state.token)
+    tenant.adopt(seed=state.seed, api_key=state.token, seeder=seed_tenant)
     app = Starlette(
         routes=[*_routes(state), *_admin_routes(tenant)],
         exception_handlers={HTTPException: _not_routed(state)},

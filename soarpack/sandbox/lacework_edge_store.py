@@ -141,19 +141,22 @@ class LaceworkEdgeTenant:
     _last_ms: int = field(default=0, init=False, repr=False)
     _seeded: bool = field(default=False, init=False, repr=False)
 
-    def adopt(self, seed: int, api_key: str) -> None:
-        """Fill the settings left as None from the SandboxState, then seed the records."""
+    def adopt(
+        self,
+        seed: int,
+        api_key: str,
+        seeder: Callable[[LaceworkEdgeTenant, random.Random], None],
+    ) -> None:
+        """Fill the settings left as None from the SandboxState, then seed the records
+        with `seeder` (the generator, given by the app: it builds on this module)."""
         with self.lock:
             if self.seed is None:
                 self.seed = seed
             if self.api_key is None:
                 self.api_key = api_key
             if not self._seeded:
-                # Imported here: the generator needs the operations, which need the pack.
-                from soarpack.sandbox.lacework_edge_data import seed_tenant
-
                 self._rng = random.Random(self.seed)
-                seed_tenant(self, self._rng)
+                seeder(self, self._rng)
                 self._seeded = True
 
     @property

@@ -19,8 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 from soarpack.redact import redact, redact_data
 
 log = logging.getLogger("soarpack.server")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli.main import main
 from soarpack.sandbox import SandboxState, create_netskope_app, start_server
 from tests.conftest import CANARY, REPO

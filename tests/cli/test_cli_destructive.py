@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli.main import main
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
 from soarpack.sandbox.apps import connection_env

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli.main import main
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
 from soarpack.server.auth import hash_key

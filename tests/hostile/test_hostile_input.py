@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 from soarpack.cli.main import main
 from soarpack.config import Config
 from soarpack.engine import Engine

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.ingest.identity import default_index, installation_id

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.pack import Pack
 from soarpack.playbook import run_playbook, validate_playbook
 from tests.playbook.conftest import Sandbox, write_playbook

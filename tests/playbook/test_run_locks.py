@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack

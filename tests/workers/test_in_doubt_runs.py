@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from soarpack import errors
-from soarpack.cli import exitcodes
+from soarpack import errors, exitcodes
 from soarpack.engine import ActionResult, Engine
 from soarpack.pack import Pack
 from soarpack.playbook import resume_run, run_playbook

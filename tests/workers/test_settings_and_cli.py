@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from soarpack.cli import exitcodes
+from soarpack import exitcodes
 from soarpack.cli.main import main
 from soarpack.config import Config
 from soarpack.errors import ConfigError
