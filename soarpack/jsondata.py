@@ -178,15 +178,23 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _pointer(path: Any) -> str:
-    """The JSON pointer of a path chain; keys shown safely (a key that is not UTF-8 is
-    shown with escapes, a long one shortened), since the pointer goes into messages."""
-    parts: list[str] = []
-    while path is not None:
-        path, key = path
+def pointer(*keys: Any) -> str:
+    """The JSON pointer of `keys`, each shown safely (a key that is not UTF-8 is shown
+    with escapes, a long one shortened), since pointers go into messages."""
+    parts = []
+    for key in keys:
         text = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
         parts.append(shortened(text.replace("~", "~0").replace("/", "~1")))
-    return "".join(f"/{part}" for part in reversed(parts))
+    return "".join(f"/{part}" for part in parts)
+
+
+def _pointer(path: Any) -> str:
+    """The JSON pointer of a path chain of (parent chain, key) pairs."""
+    keys: list[Any] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return pointer(*reversed(keys))
 
 
 def _prune(text: str) -> tuple[str, str | None]:

@@ -288,7 +288,7 @@ def _inputs(args: argparse.Namespace, pack: Any) -> dict[str, Any]:
 
 def _typed(key: str, text: str, schema: dict[str, Any]) -> Any:
     """The value of `--input KEY=TEXT`: JSON when it is JSON, else the text itself."""
-    from soarpack.jsondata import loads
+    from soarpack.jsondata import loads, pointer
 
     if schema.get("type") == "string":
         return text
@@ -297,7 +297,7 @@ def _typed(key: str, text: str, schema: dict[str, Any]) -> Any:
     except ValueError:
         return text
     if problems:
-        name = "/" + key.replace("~", "~0").replace("/", "~1")
+        name = pointer(key)
         raise InputError("run", [FieldError(name + p.pointer, p.rule, p.message) for p in problems])
     return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from soarpack.errors import FieldError, InputError
-from soarpack.jsondata import decode_object
+from soarpack.jsondata import decode_object, pointer
 
 
 def json_object(raw: bytes, where: str) -> dict[str, Any]:
@@ -25,13 +25,9 @@ def json_object(raw: bytes, where: str) -> dict[str, Any]:
     return decode_object(text, where, "the request body")
 
 
-def _pointer(key: str) -> str:
-    return "/" + key.replace("~", "~0").replace("/", "~1")
-
-
 def _unknown_fields(body: dict[str, Any], known: set[str]) -> list[FieldError]:
     return [
-        FieldError(_pointer(k), "additionalProperties", "is not a known field")
+        FieldError(pointer(k), "additionalProperties", "is not a known field")
         for k in sorted(set(body) - known)
     ]
 
