@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import pstats
 import random
 import statistics
 import sys
@@ -236,9 +235,9 @@ def profile_areas(calls: list[Call], iterations: int) -> dict[str, float]:
         for call in calls:
             call.ours()
     profiler.disable()
+    profiler.create_stats()
     totals: dict[str, float] = {}
-    stats: Any = pstats.Stats(profiler).stats
-    for (path, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.items():
+    for (path, _line, _name), (_cc, _nc, own, _cum, _callers) in profiler.stats.items():
         area = next((name for key, name in AREAS if key in path), "other (Python, stdlib)")
         totals[area] = totals.get(area, 0.0) + own
     whole = sum(totals.values()) or 1.0

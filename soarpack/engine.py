@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -35,6 +35,9 @@ from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data
 from soarpack.schemas import SECRET_KEY
+
+# `with CeleryEngine(...) as engine` keeps the subclass's type.
+_EngineT = TypeVar("_EngineT", bound="Engine")
 
 
 @dataclass
@@ -195,7 +198,7 @@ class Engine:
         """The engine's sleep (injected in tests); the playbook runner waits with it too."""
         self._sleep(seconds)
 
-    def __enter__(self) -> Engine:
+    def __enter__(self: _EngineT) -> _EngineT:
         return self
 
     def __exit__(self, *exc: object) -> None:
