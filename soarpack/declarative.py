@@ -18,7 +18,7 @@ from soarpack.http import errormap
 from soarpack.manifest import ActionSpec, HttpSpec
 
 if TYPE_CHECKING:
-    from soarpack.http.client import Reply
+    from soarpack.http.request import Reply
 
 
 class Session(Protocol):

@@ -30,7 +30,9 @@ from soarpack import annotated, errors, jsondata
 from soarpack.config import Config
 from soarpack.declarative import run_declared, send_declared
 from soarpack.http import errormap
-from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt, Reply
+from soarpack.http.client import ConnectionClient
+from soarpack.http.invocation import CallRecord, DryRunHalt
+from soarpack.http.request import Reply
 from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data

@@ -19,7 +19,7 @@ from soarpack.cli.demo import run_demo
 from soarpack.cli.main import main
 from soarpack.config import Config
 from soarpack.engine import ActionResult
-from soarpack.http.client import CallRecord
+from soarpack.http.invocation import CallRecord
 from soarpack.pack import Pack
 from soarpack.redact import MASK, RedactingFormatter, redact, redact_data, register_secret
 from soarpack.sandbox.echo import echoed_forms

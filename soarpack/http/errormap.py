@@ -168,6 +168,11 @@ FAILURES: dict[str, Verdict] = {
     # changed, and a later wait may find it; waiting again is the caller's choice.
     "not_ready": Verdict(errors.RequestTimeout, False, False),
     "vendor_error": Verdict(errors.VendorError, True, False),
+    # A failure reported inside a success whose message says the credential is wrong
+    # (the connection's `vendor_errors.auth_regex`).
+    "vendor_credential": Verdict(
+        errors.AuthenticationError, True, False, "Check the token in the connection settings."
+    ),
     "redirect": Verdict(
         errors.InvalidRequestError,
         True,
@@ -175,6 +180,11 @@ FAILURES: dict[str, Verdict] = {
         "Check base_url: redirects are not followed, so credentials never travel to another host.",
     ),
 }
+
+# A refusal whose vendor message says the credential is wrong (the connection's
+# `vendor_errors.auth_regex`), by status: the error class it becomes instead, the
+# status's verdict and hint kept. Netskope v1 answers a wrong token with 403, not 401.
+CREDENTIAL_REFUSALS: dict[int, type[errors.CallError]] = {403: errors.AuthenticationError}
 
 # Statuses that, answered to a token obtained at run time (auth `exchange`), mean the
 # token expired or was revoked early: the client renews it and resends once, whatever
@@ -215,6 +225,27 @@ def for_status(status: int, overrides: Mapping[int, StatusOverride] | None = Non
     )
 
 
+def for_answer(
+    status: int,
+    overrides: Mapping[int, StatusOverride] | None = None,
+    *,
+    bad_credential: bool = False,
+) -> Verdict | None:
+    """The row of an answer by its status, before its body is used: None for a success
+    (its body decides), the `redirect` row for a 3xx (never followed), and for an error
+    status its row (`for_status`), with `CREDENTIAL_REFUSALS` applied when the vendor's
+    message says the credential is wrong (`bad_credential`)."""
+    if status < 300:
+        return None
+    if status < 400:
+        return FAILURES["redirect"]
+    row = for_status(status, overrides)
+    refused = CREDENTIAL_REFUSALS.get(status) if bad_credential else None
+    if refused is None:
+        return row
+    return Verdict(refused, row.processed, row.transient, row.hint)
+
+
 def answered(failure: str, status: int | None) -> Verdict:
     """The row of `failure` for an answer that came with `status`: a success was
     processed; an error status keeps the processed verdict of that status."""
@@ -244,9 +275,9 @@ def verdicts() -> list[tuple[str, Verdict]]:
 
 
 # Failures of a token exchange (auth `exchange`): its answer's status, a token answer we
-# cannot use, or no answer. Each is marked not processed (ConnectionClient._credential),
+# cannot use, or no answer. Each is marked not processed (auth.Credentials),
 # since the action's own request was not sent. An exchange never reads vendor_errors.
-_NOT_FROM_EXCHANGE = frozenset({"vendor_error", "answer_lost"})
+_NOT_FROM_EXCHANGE = frozenset({"vendor_error", "vendor_credential", "answer_lost"})
 
 
 def never_resent(

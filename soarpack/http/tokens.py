@@ -8,9 +8,9 @@
         kind: oauth_client_credentials
         path: /o/oauth/token
 
-`ConnectionClient` asks its provider for a token before each attempt, places it like a
-configured one, and when the vendor answers 401 to an obtained token it invalidates it
-and resends once with a fresh one. Every token is registered as a secret the moment it
+The connection's credentials (auth.py) ask its provider for a token before each
+attempt, place it like a configured one, and when the vendor answers 401 to an obtained
+token invalidate it and resend once with a fresh one. Every token is registered as a secret the moment it
 is read, so it is redacted from URLs, errors, results and logs.
 
 A kind is one `TokenProvider` class registered in `PROVIDERS` under the name the

@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from soarpack import errors
-from soarpack.http.client import CallRecord, ConnectionClient
+from soarpack.http.client import ConnectionClient
+from soarpack.http.invocation import CallRecord
 from soarpack.ingest.checkpoint import CheckpointStore
 from soarpack.ingest.identity import default_index
 from soarpack.ingest.lock import StreamLock

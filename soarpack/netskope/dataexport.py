@@ -18,7 +18,8 @@ import msgspec
 
 from soarpack import errors
 from soarpack.http import errormap, vendorjson
-from soarpack.http.client import CallRecord, ConnectionClient, DryRunHalt
+from soarpack.http.client import ConnectionClient
+from soarpack.http.invocation import CallRecord, DryRunHalt
 
 STREAM_PATTERN = re.compile(r"^(events|alerts)/([a-z]+)$")
 # Operations that move the server-side cursor; only `resend` leaves it where it is.

@@ -25,7 +25,7 @@ from typing import Any
 
 from soarpack import errors
 from soarpack.engine import ActionResult
-from soarpack.http.client import CallRecord
+from soarpack.http.invocation import CallRecord
 from soarpack.redact import redact_data
 
 Wire = dict[str, Any]

@@ -14,7 +14,9 @@ import respx
 
 from soarpack import __version__, errors
 from soarpack.config import ConnectionSettings
-from soarpack.http.client import CallRecord, ConnectionClient, check_base_url, tls_context
+from soarpack.http.client import ConnectionClient
+from soarpack.http.connection import check_base_url, tls_context
+from soarpack.http.invocation import CallRecord
 from soarpack.manifest import AuthSpec, ConnectionSpec, RateLimitSpec, VendorErrorSpec
 from soarpack.redact import register_secret
 from tests.conftest import BASE_URL, CANARY, Sleeps, transport_for

@@ -15,7 +15,8 @@ from soarpack import errors
 from soarpack.checks import pack_problems
 from soarpack.config import ConnectionSettings
 from soarpack.http import tokens
-from soarpack.http.client import CallRecord, ConnectionClient
+from soarpack.http.client import ConnectionClient
+from soarpack.http.invocation import CallRecord
 from soarpack.manifest import AuthSpec, ConnectionSpec, TokenExchangeSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact

@@ -13,7 +13,8 @@ import respx
 
 from soarpack import errors
 from soarpack.config import Config
-from soarpack.http.client import CallRecord, ConnectionClient
+from soarpack.http.client import ConnectionClient
+from soarpack.http.invocation import CallRecord
 from soarpack.pack import Pack
 from tests.conftest import BASE_URL, CANARY, EngineFactory, Sleeps, settings_env, transport_for
 from tests.metaaccess.helpers import (

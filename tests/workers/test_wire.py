@@ -12,7 +12,7 @@ import respx
 
 from soarpack import errors
 from soarpack.engine import ActionResult
-from soarpack.http.client import CallRecord
+from soarpack.http.invocation import CallRecord
 from soarpack.redact import register_secret
 from soarpack.workers import wire
 from tests.conftest import CANARY, Sleeps

@@ -1,0 +1,223 @@
+"""One attempt: send a request (its credential placed already) within what is left of its
+deadline, read the body up to max_response_bytes, record the attempt, and turn what came
+back into a Reply or our error (answers.py for an answer, failures.py for none).
+
+The client's rate limits pace each attempt here; a token exchange is sent the same
+bounded, recorded way (`Sender.exchange_sender`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from soarpack import errors
+from soarpack.http import answers, errormap, tokens
+from soarpack.http.connection import Channel, Limits
+from soarpack.http.failures import transport_failure
+from soarpack.http.invocation import CallRecord, Deadline
+from soarpack.http.ratelimit import RateLimiter
+from soarpack.http.request import AttemptFailed, LogicalRequest, Reply
+from soarpack.manifest import ConnectionSpec, RateLimitSpec
+from soarpack.redact import redact
+
+log = logging.getLogger("soarpack.http")
+
+
+class Sender:
+    """Sends the attempts of one connection; shared by every view of its client."""
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        channel: Channel,
+        limits: Limits,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.spec = spec
+        self.channel = channel
+        self.limits = limits
+        self._sleep = sleep
+        self._limiters: dict[tuple[int, float], RateLimiter] = {}
+
+    def send(self, request: LogicalRequest, number: int) -> Reply:
+        """Attempt `number` of `request`, rate-limited; AttemptFailed when it fails."""
+        limiter = self._limiter(request.rate_limit)
+        if limiter is not None:
+            limiter.acquire(f"{request.method} {request.path}")
+        method, deadline = request.method, request.deadline
+        remaining = self.time_left(deadline, method, number)
+        built = self.channel.build(
+            method,
+            request.path,
+            params=request.params,
+            json_body=request.json_body,
+            headers=request.headers,
+            timeout=self.limits.phase_timeout(remaining),
+        )
+        shown_url = redact(str(built.url))
+        started = time.perf_counter()
+
+        def record(status: int | None, error: str | None = None) -> None:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            request.calls.append(CallRecord(method, shown_url, status, elapsed, number, error))
+            log.debug(
+                "%s %s -> %s in %.1f ms (attempt %d)",
+                method,
+                shown_url,
+                status or error,
+                elapsed,
+                number,
+            )
+
+        try:
+            response = self.channel.send(built)
+            try:
+                self._read_capped(response, deadline, method, shown_url)
+            finally:
+                response.close()
+            # httpx leaves the response and its body stream in a reference cycle, so each
+            # body (10 MB for an iterator page) lived until the cycle collector ran; the
+            # body is read already, so swap the stream for an empty one.
+            response.stream = httpx.ByteStream(b"")
+        except AttemptFailed as failed:
+            record(response.status_code, failed.error.kind)
+            raise
+        except httpx.HTTPError as exc:
+            broke = self._transport_attempt(exc, deadline, remaining, method)
+            broke.error.url = shown_url
+            record(None, broke.error.kind)
+            raise broke from None
+        record(response.status_code)
+        context: dict[str, Any] = {
+            "method": method,
+            "url": shown_url,
+            "status": response.status_code,
+        }
+        return answers.judge(response, self.spec, context, request.raw)
+
+    def exchange_sender(
+        self, calls: list[CallRecord], number: int, deadline: Deadline
+    ) -> tokens.Send:
+        """Sends a token exchange, recorded in `calls` and bounded like every other request:
+        its phases by what is left of `deadline`, its body by max_response_bytes and the
+        deadline (`_read_capped`)."""
+
+        def send(request: httpx.Request) -> httpx.Response:
+            remaining = self.time_left(deadline, request.method, number)
+            request.extensions["timeout"] = self.limits.phase_timeout(remaining).as_dict()
+            shown_url = redact(str(request.url))
+            started = time.perf_counter()
+
+            def record(status: int | None, error: str | None = None) -> None:
+                elapsed = round((time.perf_counter() - started) * 1000, 2)
+                calls.append(CallRecord(request.method, shown_url, status, elapsed, number, error))
+                log.debug("token exchange %s %s -> %s", request.method, shown_url, status or error)
+
+            try:
+                response = self.channel.http.send(request, stream=True)
+                try:
+                    self._read_capped(response, deadline, request.method, shown_url)
+                finally:
+                    response.close()
+            except AttemptFailed as failed:
+                record(response.status_code, failed.error.kind)
+                raise
+            except httpx.HTTPError as exc:
+                broke = self._transport_attempt(exc, deadline, remaining, request.method)
+                broke.error.url = shown_url
+                record(None, broke.error.kind)
+                # auth.Credentials marks it not processed: the action's request was not sent.
+                raise broke.error from None
+            record(response.status_code)
+            return response
+
+        return send
+
+    def time_left(self, deadline: Deadline, method: str, number: int) -> float:
+        """Seconds left before `deadline`, or AttemptFailed (a RequestTimeout) if none."""
+        remaining = deadline.left()
+        if remaining <= 0:
+            raise AttemptFailed(
+                errormap.FAILURES["deadline_before_send"].build(
+                    f"{self.spec.name}: {deadline.whose} ran out before attempt {number}.",
+                    hint=deadline.hint,
+                    method=method,
+                )
+            )
+        return remaining
+
+    def _read_capped(
+        self, response: httpx.Response, deadline: Deadline, method: str, shown_url: str
+    ) -> None:
+        """Read the body, refusing one over max_response_bytes (decompressed, so a small
+        gzip bomb counts at its real size) and one still dripping in past the deadline:
+        read_timeout bounds each read, not the sum of a slow body's reads."""
+        cap = self.limits.max_response_bytes
+        context: dict[str, Any] = {
+            "method": method,
+            "url": shown_url,
+            "status": response.status_code,
+        }
+        declared = response.headers.get("content-length", "")
+        if (
+            declared.isdigit()
+            and int(declared) > cap
+            and not response.headers.get("content-encoding")
+        ):
+            raise AttemptFailed(self._too_large(cap, context))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise AttemptFailed(self._too_large(cap, context))
+            chunks.append(chunk)
+            if deadline.left() <= 0:
+                raise AttemptFailed(
+                    errormap.answered("late_answer", response.status_code).build(
+                        f"{self.spec.name} was still sending its answer when "
+                        f"{deadline.whose} ran out.",
+                        hint=deadline.hint,
+                        **context,
+                    )
+                )
+        # What Response.read() would have stored: .content, .text and .json() use it.
+        response._content = b"".join(chunks)
+
+    def _too_large(self, cap: int, context: dict[str, Any]) -> errors.CallError:
+        return errormap.answered("too_large", context.get("status")).build(
+            f"{self.spec.name} answered with a body larger than max_response_bytes ({cap} "
+            "bytes); it was not read further.",
+            hint="Narrow the request (smaller pages), or raise max_response_bytes for this "
+            "connection if such answers are expected.",
+            **context,
+        )
+
+    def _transport_attempt(
+        self, exc: httpx.HTTPError, deadline: Deadline, remaining: float, method: str
+    ) -> AttemptFailed:
+        """A transport failure of an attempt that had `remaining` seconds, as our error."""
+        failure = transport_failure(exc, self.spec.name)
+        if deadline.by_step and self.limits.cut_short(exc, remaining):
+            # The step's time is spent, not the connection's: say so, and try no more.
+            failure = errors.RequestTimeout(
+                f"{self.spec.name}: the step's timeout ran out while waiting for the answer.",
+                hint=deadline.hint,
+                processed=failure.processed,
+                transient=False,
+            )
+        failure.method = method
+        return AttemptFailed(failure)
+
+    def _limiter(self, rate: RateLimitSpec | None) -> RateLimiter | None:
+        if rate is None:
+            return None
+        key = (rate.requests, rate.per_seconds)
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(rate.requests, rate.per_seconds, sleep=self._sleep)
+        return self._limiters[key]
