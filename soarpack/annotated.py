@@ -1,14 +1,19 @@
 """Schema annotations applied to values: `x-enum-names` and `x-secret`.
 
-Numeric vendor enums by name, declared in schemas with `x-enum-names`:
+Numeric vendor codes by name, declared in schemas with `x-enum-names` (the one table of a
+code field, name -> number):
 
     {"type": ["integer", "string"], "enum": [0, 1, 2, "INIT", "ACTIVE"],
      "x-enum-names": {"INIT": 1, "ACTIVE": 2}}
 
 On the way in, a name is replaced by its number after validation (vendors want the
 number). On the way out, wherever the output schema declares both `<field>` (with
-`x-enum-names`) and `<field>_name`, the name is added next to the number; a number
-the table does not know is named "UNKNOWN" and kept, never dropped.
+`x-enum-names`) and `<field>_name`, the name is added next to the code, which is kept as
+it came: a number, or its decimal string form ("1"). A code the table does not know (or
+of another type: a boolean, a float, any other text) is named null and flagged: it is
+listed, as `{"field": path, "code": value}`, in the `unknown_codes` of the nearest
+object around it whose schema declares `unknown_codes` (schemas/common/codes.json), or
+else of the output itself. A null code is named null and not flagged: there is no code.
 
 A vendor answer's fields marked `x-secret` (a session token, a temporary secret) are
 registered for redaction as soon as the answer is read: the Python API still hands
@@ -18,6 +23,7 @@ output shows them masked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +31,11 @@ from soarpack.redact import register_secret
 from soarpack.schemas import SECRET_KEY, SchemaStore
 
 NAMES_KEY = "x-enum-names"
-UNKNOWN = "UNKNOWN"
+# Where the codes a table does not know are listed (see the module docstring).
+UNKNOWN_KEY = "unknown_codes"
+
+# A code sent as text: the decimal form of an integer, nothing looser ("01", " 1", "1.0").
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
 def uses(
@@ -102,22 +112,72 @@ class NamesPlan:
     # Plans of the properties that lead to named fields further down.
     props: dict[str, NamesPlan] = field(default_factory=dict)
     items: NamesPlan | None = None
+    # Whether this object's schema declares `unknown_codes`: the flags below it go there.
+    collects: bool = False
 
     def apply(self, value: Any) -> Any:
+        """`value` named; the codes no object collects are flagged at its top."""
+        flags: list[dict[str, Any]] = []
+        out = self._apply(value, "", flags)
+        if flags and isinstance(out, dict):
+            out[UNKNOWN_KEY] = flags
+        return out
+
+    def _apply(self, value: Any, path: str, flags: list[dict[str, Any]]) -> Any:
         if isinstance(value, dict):
+            if self.collects:  # this object lists its own unknown codes, paths from here
+                flags, path = [], ""
             out = dict(value)
             for key, plan in self.props.items():
                 if key in value:
-                    out[key] = plan.apply(value[key])
+                    out[key] = plan._apply(value[key], _joined(path, key), flags)
             for key, label, names in self.labels:
-                number = value.get(key)
-                if isinstance(number, int):
-                    out[label] = names.get(number, UNKNOWN)
+                if key in value:
+                    code = value[key]
+                    out[label] = name = _name_of(code, names)
+                    if name is None and code is not None:
+                        flags.append({"field": _joined(path, key), "code": code})
+            if self.collects and flags:
+                out[UNKNOWN_KEY] = flags
             return out
         if isinstance(value, list) and self.items is not None:
             items = self.items
-            return [items.apply(item) for item in value]
+            return [
+                items._apply(item, f"{path}[{index}]", flags) for index, item in enumerate(value)
+            ]
         return value
+
+    def unflagged(self) -> list[str]:
+        """The named fields (paths, `[]` for each item) with no object around them that
+        declares `unknown_codes`: their unknown codes would go to the output's top."""
+        found: list[str] = []
+        seen: set[int] = set()
+
+        def walk(plan: NamesPlan, path: str) -> None:
+            if plan.collects or id(plan) in seen:
+                return
+            seen.add(id(plan))
+            found.extend(_joined(path, key) for key, _, _ in plan.labels)
+            for key, child in plan.props.items():
+                walk(child, _joined(path, key))
+            if plan.items is not None:
+                walk(plan.items, f"{path}[]")
+
+        walk(self, "")
+        return sorted(found)
+
+
+def _name_of(code: Any, names: dict[int, str]) -> str | None:
+    """The name of `code` (an integer, or its decimal text), or None."""
+    if isinstance(code, str) and _DECIMAL.fullmatch(code):
+        code = int(code)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return names.get(code)
+    return None
+
+
+def _joined(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 def names_plan(store: SchemaStore, schema: Any, base: str = "") -> NamesPlan | None:
@@ -136,6 +196,7 @@ def _plan(
     plan = made[key] = NamesPlan()
     schema, base = store.resolve(schema, base)
     props = schema.get("properties", {})
+    plan.collects = UNKNOWN_KEY in props
     for name, prop in props.items():
         resolved = store.resolve(prop, base)[0]
         names = resolved.get(NAMES_KEY)

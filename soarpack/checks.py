@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from soarpack import annotated
 from soarpack.errors import PackError
 from soarpack.http.tokens import PROVIDERS
 from soarpack.manifest import ActionSpec, ConnectionSpec
@@ -127,6 +128,15 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
         for pointer, tag in pack.schemas.semantic_fields(getattr(action, part)):
             if tag not in semantic_types:
                 problems.append((f"{where}.{part}{pointer}", f"unknown {SEMANTIC_KEY} {tag!r}"))
+    plan = annotated.names_plan(pack.schemas, action.output)
+    for field in plan.unflagged() if plan is not None else []:
+        problems.append(
+            (
+                f"{where}.output",
+                f"names the codes of {field!r}, but no object around it declares "
+                f"{annotated.UNKNOWN_KEY!r} (common/codes.json) to flag the unknown ones",
+            )
+        )
     problems += _verify_problems(pack, action, f"{where}.verify")
     problems += _target_problems(pack, action, f"{where}.input")
     return problems

@@ -28,8 +28,9 @@ import msgspec
 
 from soarpack import manifest_cache
 from soarpack.errors import ConfigError, PackError
+from soarpack.jsondata import pointer
 from soarpack.manifest import ActionSpec, ConnectionSpec, Manifest
-from soarpack.schemas import SchemaStore, pointer_of
+from soarpack.schemas import SchemaStore
 
 PACK_ENV = "SOARPACK_PACK"
 MANIFEST_FILE = "manifest.yaml"
@@ -156,7 +157,7 @@ def _checked_manifest(root: Path, text: str, schemas: SchemaStore) -> Manifest:
     check = schemas.check(meta)  # the compiled check first: jsonschema only to explain
     if check is None or not check(raw):
         problems = [
-            (f"{MANIFEST_FILE}#{pointer_of(e.absolute_path) or '/'}", e.message)
+            (f"{MANIFEST_FILE}#{pointer(*e.absolute_path) or '/'}", e.message)
             for e in schemas.validator(meta).iter_errors(raw)
         ]
         if problems:

@@ -1,4 +1,5 @@
-"""Enum names on the way out: the plan an action's output schema compiles to."""
+"""Code names on the way out: the plan an action's output schema compiles to, and the one
+way an unknown code is shown (kept, named null, flagged in `unknown_codes`)."""
 
 from __future__ import annotations
 
@@ -58,9 +59,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SchemaStore:
                 "alerts": [
                     {"status": 1, "status_name": "OPEN"},
                     {"status": 2, "status_name": "CLOSED"},  # the first name of 2
-                    {"status": 9, "status_name": "UNKNOWN"},  # kept, never dropped
+                    {"status": 9, "status_name": None},  # kept, never dropped
                 ],
                 "count": 3,
+                # No object declares unknown_codes: the output lists them.
+                "unknown_codes": [{"field": "alerts[2].status", "code": 9}],
             },
             id="list-items-through-refs",
         ),
@@ -71,8 +74,23 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SchemaStore:
         ),
         pytest.param(
             {"first": {"status": "1"}, "alerts": "not a list"},
-            {"first": {"status": "1"}, "alerts": "not a list"},
-            id="not-a-number-left-alone",
+            {"first": {"status": "1", "status_name": "OPEN"}, "alerts": "not a list"},
+            id="decimal-text-is-named",
+        ),
+        pytest.param(
+            {"first": {"status": "OPEN"}, "alerts": [{"status": True}, {"status": None}]},
+            {
+                "first": {"status": "OPEN", "status_name": None},
+                "alerts": [
+                    {"status": True, "status_name": None},
+                    {"status": None, "status_name": None},
+                ],
+                "unknown_codes": [
+                    {"field": "alerts[0].status", "code": True},
+                    {"field": "first.status", "code": "OPEN"},
+                ],
+            },
+            id="not-a-code-is-flagged-a-null-is-not",
         ),
         pytest.param({}, {}, id="nothing-present"),
     ],
@@ -95,9 +113,34 @@ def test_a_recursive_schema_is_named_at_every_depth(store: SchemaStore) -> None:
             {
                 "status": 2,
                 "status_name": "CLOSED",
-                "children": [{"status": 3, "status_name": "UNKNOWN"}],
+                "children": [{"status": 3, "status_name": None}],
             }
         ],
+        "unknown_codes": [{"field": "children[0].children[0].status", "code": 3}],
+    }
+
+
+def test_unknown_codes_are_listed_by_the_nearest_object_that_declares_them(
+    store: SchemaStore,
+) -> None:
+    flags = {"type": "array"}
+    record = {**NODE, "properties": {**NODE["properties"], "unknown_codes": flags}}
+    record["properties"]["children"] = {"type": "array", "items": NODE}
+    listing = {"type": "object", "properties": {"records": {"type": "array", "items": record}}}
+    value = {"records": [{"status": 1}, {"status": 7, "children": [{"status": 8}]}]}
+    assert annotated.with_names(store, listing, value) == {
+        "records": [
+            {"status": 1, "status_name": "OPEN"},
+            {
+                "status": 7,
+                "status_name": None,
+                "children": [{"status": 8, "status_name": None}],
+                "unknown_codes": [
+                    {"field": "children[0].status", "code": 8},
+                    {"field": "status", "code": 7},
+                ],
+            },
+        ]
     }
 
 
@@ -114,3 +157,15 @@ def test_the_plan_visits_only_fields_that_lead_to_names(store: SchemaStore) -> N
     first = plan.props["first"]
     assert [label for _, label, _ in first.labels] == ["status_name"]
     assert first.props == {}  # notes is an array of strings: nothing to visit
+
+
+def test_the_plan_names_the_fields_no_object_flags_for(store: SchemaStore) -> None:
+    """`soarpack validate` reports these: an unknown code there has no declared list."""
+    plan = annotated.names_plan(store, OUTPUT)
+    assert plan is not None and plan.unflagged() == ["alerts[].status", "first.status"]
+    tree = annotated.names_plan(store, {"$ref": "node.json"})
+    assert tree is not None and tree.unflagged() == ["children[].status", "status"]
+    listing = {"type": "object", "properties": {"first": {"$ref": "alert.json"}}}
+    declared = {**listing, "properties": {**listing["properties"], "unknown_codes": {}}}
+    declaring = annotated.names_plan(store, declared)
+    assert declaring is not None and declaring.unflagged() == []

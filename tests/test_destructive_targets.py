@@ -20,7 +20,8 @@ import yaml
 from soarpack import errors
 from soarpack.checks import pack_problems
 from soarpack.pack import Pack
-from soarpack.schemas import Schema, SchemaStore
+from soarpack.schema_files import Schema
+from soarpack.schemas import SchemaStore
 from tests.conftest import REPO, EngineFactory, transport_for
 
 PACK = Pack.load(REPO)

@@ -78,8 +78,9 @@ def test_unknown_action_suggests_close_names(pack: Pack) -> None:
 
 
 def test_handlers_load_under_the_soarpack_namespace(pack: Pack) -> None:
-    handler = pack.handler(pack.action("netskope.clients.list"))
-    assert handler is not None and handler.__module__ == "soarpack._pack_actions.netskope.clients"
+    handler = pack.handler(pack.action("netskope.connection.test"))
+    assert handler is not None
+    assert handler.__module__ == "soarpack._pack_actions.netskope.connection"
 
 
 def test_the_shipped_pack_is_valid(pack: Pack) -> None:
@@ -106,10 +107,10 @@ def test_the_shipped_pack_is_valid(pack: Pack) -> None:
             id="dangling-ref",
         ),
         pytest.param(
-            lambda d: d["actions"]["netskope.clients.list"].update(
-                handler="netskope/clients.py:nothing_here"
+            lambda d: d["actions"]["netskope.connection.test"].update(
+                handler="netskope/connection.py:nothing_here"
             ),
-            "actions.netskope.clients.list.handler",
+            "actions.netskope.connection.test.handler",
             "has no function nothing_here",
             id="missing-handler",
         ),

@@ -9,14 +9,15 @@ import pytest
 from referencing.exceptions import Unresolvable
 
 from soarpack.pack import Pack
-from soarpack.schemas import SchemaStore, _refs
+from soarpack.schema_files import refs
+from soarpack.schemas import SchemaStore
 
 
 def test_every_ref_of_the_pack_resolves_to_what_the_registry_finds(pack: Pack) -> None:
     store = pack.schemas
-    found = [r for rel, contents in store.files.items() for r in _refs(contents, rel)]
+    found = [r for rel, contents in store.files.items() for r in refs(contents, rel)]
     for spec in pack.actions.values():
-        found += _refs({"i": spec.input, "o": spec.output}, "")
+        found += refs({"i": spec.input, "o": spec.output}, "")
     assert len(found) > 50
     for ref, base in found:
         expected = store.registry.resolver(base_uri=base).lookup(ref).contents

@@ -52,7 +52,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "manifest.yaml",
         "schemas/manifest.schema.json",
         "schemas/netskope/v1.json",
-        "actions/netskope/clients.py",
+        "actions/netskope/dataexport.py",
         "actions/netskope/connection.py",
     ):
         assert f"soarpack/_pack/{shipped}" in names

@@ -326,11 +326,7 @@ def _name_status(node: dict[str, Any], names: dict[str, int], *, accept_names: b
         status["type"] = ["integer", "string"]
         status["enum"] = [*values, *names]
     else:
-        node["properties"]["status_name"] = {
-            "type": "string",
-            "enum": [*names, "UNKNOWN"],
-            "description": "`status` by name (proto.EnumStatus); added by soarpack.",
-        }
+        _add_name(node, "status", names, "proto.EnumStatus")
 
 
 @functools.cache
@@ -345,11 +341,32 @@ def _name_field(node: dict[str, Any], field: str, names: dict[str, int], why: st
     if not prop or prop.get("type") != "integer":
         return
     prop["x-enum-names"] = names
+    _add_name(node, field, names, why)
+
+
+def _add_name(node: dict[str, Any], field: str, names: dict[str, int], why: str) -> None:
+    """`<field>_name` beside a code field, and the record's list of unknown codes, the way
+    the engine fills them (soarpack/annotated.py)."""
     node["properties"][f"{field}_name"] = {
-        "type": "string",
-        "enum": [*names, "UNKNOWN"],
-        "description": f"`{field}` by name, {why}; added by soarpack.",
+        "type": ["string", "null"],
+        "enum": [*names, None],
+        "description": f"`{field}` by name ({why}), null for a code not in the table; "
+        "added by soarpack.",
     }
+    node["properties"]["unknown_codes"] = _unknown_codes()
+
+
+@functools.cache
+def _unknown_codes_schema() -> dict[str, Any]:
+    table = json.loads((REPO / "schemas/common/codes.json").read_text("utf-8"))
+    found: dict[str, Any] = table["$defs"]["unknown_codes"]
+    return found
+
+
+def _unknown_codes() -> dict[str, Any]:
+    # Written out, not a $ref: the records are reached both from the manifest and from
+    # lacework_edge/friendly.json, and a relative ref cannot mean the same file from both.
+    return json.loads(json.dumps(_unknown_codes_schema()))
 
 
 def _example(name: str, schema: dict[str, Any]) -> dict[str, Any]:

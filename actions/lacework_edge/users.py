@@ -33,6 +33,6 @@ def _set_status(session: Session, user_uuid: str, status: str) -> dict[str, Any]
     after = session.call_action("lacework_edge.users.get", {"uuid": user_uuid})
     return {
         "user": after,
-        "status_name": str(after.get("status_name", "UNKNOWN")),
-        "previous_status_name": str(before.get("status_name", "UNKNOWN")),
+        "status_name": after.get("status_name"),
+        "previous_status_name": before.get("status_name"),
     }

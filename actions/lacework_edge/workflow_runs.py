@@ -12,7 +12,6 @@ _FINAL = ("SUCCESS", "FAILURE", "UNSURE")
 
 def wait(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     table = codes(session, "workflow_run_status")
-    names = {number: name for name, number in table.items()}
     final = {table[name] for name in _FINAL}
     budget = float(inputs["timeout_seconds"])
     waited = 0.0  # counted in the engine's (injectable) sleep, so tests need no real time
@@ -21,7 +20,7 @@ def wait(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         run = session.call_action("lacework_edge.workflow_runs.get", {"uuid": inputs["uuid"]})
         polls += 1
         if run.get("status") in final:
-            return _result(run, names, polls, finished=True, timed_out=False)
+            return _result(run, polls, finished=True, timed_out=False)
         if polls == 1:
             ttl = run.get("execution_ttl_sec")
             # 0 (or absent) means the tenant's default of 10 minutes; -1 means no limit.
@@ -29,18 +28,17 @@ def wait(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
             if ttl > 0:
                 budget = min(budget, float(ttl))
         if waited >= budget:
-            return _result(run, names, polls, finished=False, timed_out=True)
+            return _result(run, polls, finished=False, timed_out=True)
         pause = min(float(inputs["poll_seconds"]), budget - waited)
         session.sleep(pause)
         waited += pause
 
 
-def _result(
-    run: dict[str, Any], names: dict[int, str], polls: int, *, finished: bool, timed_out: bool
-) -> dict[str, Any]:
+def _result(run: dict[str, Any], polls: int, *, finished: bool, timed_out: bool) -> dict[str, Any]:
     return {
         "run": run,
-        "status_name": names.get(run.get("status", -1), "UNKNOWN"),
+        # Named by the engine on the way out of workflow_runs.get (null: not in the table).
+        "status_name": run.get("status_name"),
         "finished": finished,
         "timed_out": timed_out,
         "polls": polls,

@@ -18,7 +18,10 @@ from soarpack import yamlsafe
 from soarpack.errors import PlaybookInvalid, PlaybookProblem
 from soarpack.playbook.expressions import Template, compile_value
 
+# The defaults below are also written in schemas/playbook.schema.json, which a playbook is
+# checked against; tests/playbook/test_model_matches_schema.py fails when the two differ.
 DEFAULT_RETRY_ERRORS = ("RateLimitedError", "ServerError", "TransportError")
+DEFAULT_CONCURRENCY = 16
 
 
 class _Model(BaseModel):
@@ -146,7 +149,7 @@ class Playbook:
             name=data["name"],
             description=data["description"],
             inputs=data.get("inputs") or {"type": "object"},
-            concurrency=int(data.get("concurrency", 16)),
+            concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
             steps=steps,
             outputs=compile_value(data.get("outputs") or {}),
             source=source,

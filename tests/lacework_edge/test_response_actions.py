@@ -126,7 +126,11 @@ def test_query_open_sends_the_window_and_status_codes_and_names_the_statuses(
         "end_time": "1700000100000",
         "status_filter": "1,2",
     }
-    assert [a["status_name"] for a in result.data["alerts"]] == ["OPEN", "UNKNOWN"]
+    assert [a["status_name"] for a in result.data["alerts"]] == ["OPEN", None]
+    # 9 is not in the table: kept, named null, and flagged by its alert
+    assert result.data["alerts"][1]["status"] == 9
+    assert result.data["alerts"][1]["unknown_codes"] == [{"field": "status", "code": 9}]
+    assert "unknown_codes" not in result.data["alerts"][0]
     assert result.data["count"] == 2
 
 
@@ -223,6 +227,23 @@ def test_user_status_changes_send_the_code_and_read_back(
     assert result.data["previous_status_name"] == "ACTIVE"
 
 
+def test_a_status_read_back_outside_the_table_is_named_null_and_flagged(
+    make_engine: EngineFactory,
+) -> None:
+    router = _router()
+    reads = iter([{"uuid": "u-1", "status": 2}, {"uuid": "u-1", "status": 7}])
+    router.get("/api/v1/users/u-1").mock(
+        side_effect=lambda request: httpx.Response(200, json=next(reads))
+    )
+    router.patch("/api/v1/users/u-1").mock(return_value=httpx.Response(200, json={}))
+    result = lacework_engine(make_engine, router).invoke(
+        "lacework_edge.users.suspend", {"user_uuid": "u-1"}
+    )
+    assert result.data["status_name"] is None and result.data["previous_status_name"] == "ACTIVE"
+    assert result.data["user"]["status"] == 7
+    assert result.data["user"]["unknown_codes"] == [{"field": "status", "code": 7}]
+
+
 def test_update_profile_sends_only_the_profile_fields(make_engine: EngineFactory) -> None:
     router = _router()
     update = router.patch("/api/v1/users/u-1").mock(
@@ -295,3 +316,17 @@ def test_workflow_run_wait_stops_at_the_runs_execution_ttl(
     assert result.data["timed_out"] and not result.data["finished"]
     assert result.data["status_name"] == "PENDING"
     assert sum(sleeps) == 10 and result.data["polls"] == 4
+
+
+def test_workflow_run_wait_names_a_status_outside_the_table_null(
+    make_engine: EngineFactory, sleeps: Sleeps
+) -> None:
+    router = _router()
+    router.get("/api/v1/workflow_runs/r-1").mock(
+        return_value=httpx.Response(200, json={"uuid": "r-1", "status": 9, "execution_ttl_sec": 4})
+    )
+    result = lacework_engine(make_engine, router).invoke(
+        "lacework_edge.workflow_runs.wait", {"uuid": "r-1", "poll_seconds": 2}
+    )
+    assert result.data["timed_out"] and result.data["status_name"] is None
+    assert result.data["run"]["unknown_codes"] == [{"field": "status", "code": 9}]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 import respx
 
-from soarpack import errors
-from soarpack.codes import decode
+from soarpack import annotated, errors
+from soarpack.pack import Pack
 from tests.conftest import CANARY, EngineFactory, transport_for
 
 
@@ -399,9 +399,13 @@ def test_connection_test_permission_denied(
         pytest.param(99, None, True, id="unknown-int"),
         pytest.param(True, None, True, id="bool"),
         pytest.param(0.0, None, True, id="float"),
+        pytest.param("00", None, True, id="not-the-decimal-form"),
     ],
 )
-def test_code_decoding_by_type(code: Any, name: str | None, flagged: bool) -> None:
-    out = decode({"host_info": {"os": code}}, [("host_info.os", {"0": "Windows"})])
+def test_code_decoding_by_type(pack: Pack, code: Any, name: str | None, flagged: bool) -> None:
+    client = {"$ref": "netskope/v1.json#/$defs/client"}
+    out = annotated.with_names(pack.schemas, client, {"_id": "c1", "host_info": {"os": code}})
     assert out["host_info"]["os"] == code and out["host_info"]["os_name"] == name
     assert ("unknown_codes" in out) is flagged
+    if flagged:
+        assert out["unknown_codes"] == [{"field": "host_info.os", "code": code}]
