@@ -40,7 +40,7 @@ from starlette.routing import Route
 from soarpack import docs
 from soarpack.config import Config
 from soarpack.engine import Engine
-from soarpack.errors import ConfigError, shortened
+from soarpack.errors import shortened
 from soarpack.pack import Pack
 from soarpack.playbook import session
 from soarpack.playbook.history import show_run
@@ -117,32 +117,16 @@ def build_service(
     pack: Pack,
     config: Config,
     *,
+    engine: Engine,
     allow_anonymous: bool = False,
-    engine: Engine | None = None,
     settings: ServerSettings | None = None,
 ) -> Service:
-    """The service for this pack and config (`engine` given: use it, e.g. in tests)."""
+    """The service for this pack and config over `engine`: the caller picks it (local or
+    Celery, by `server.executor`: `soarpack serve` does), so the server knows no executor."""
     settings = settings or load_server_settings(config)
-    engine = engine or build_engine(pack, config, settings)
     keys = KeyRing(settings.keys, settings.anonymous if allow_anonymous else None)
     folder = runs_dir(settings.runs_dir, config.env)
     return Service(pack, engine, settings, keys, RunManager(engine, folder))
-
-
-def build_engine(pack: Pack, config: Config, settings: ServerSettings) -> Engine:
-    """A local Engine, or the Celery one when `server.executor` is celery (its broker:
-    `workers.broker` or SOARPACK_BROKER_URL, resolved by the workers package)."""
-    if settings.executor == "local":
-        return Engine(pack, config)
-    # Imported only here: the workers extra (celery, redis) is optional.
-    try:
-        from soarpack.workers.dispatch import CeleryEngine
-    except ImportError as exc:
-        raise ConfigError(
-            f"server.executor is celery, but Celery cannot be imported ({exc}).",
-            hint="Install the workers extra: pip install 'soarpack[workers]'.",
-        ) from None
-    return CeleryEngine(pack, config)
 
 
 def create_app(service: Service) -> Starlette:
