@@ -27,7 +27,7 @@ from soarpack.cli.workers import engine_for_server
 from soarpack.config import Config
 from soarpack.pack import Pack
 from soarpack.playbook import run_playbook
-from soarpack.playbook.session import RunResult
+from soarpack.playbook.result import RunResult
 from soarpack.sandbox import start_server
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
