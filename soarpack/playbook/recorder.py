@@ -21,7 +21,7 @@ from soarpack.playbook.state import RunState, StepState, Unit
 
 
 class Sink(Protocol):
-    """Where a run's events go (the journal of the run, see session.py)."""
+    """Where a run's events go: the run's journal, through the Drive (drive.py)."""
 
     def encode(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]: ...
 
