@@ -32,7 +32,7 @@ Handler = Callable[[Request, Caller], Awaitable[Response]]
 
 
 class Endpoints:
-    """The handlers of the keyed routes: each gets the request and its authenticated
+    """The routes' handlers. Each but healthz gets the request and its authenticated
     caller (app.py has checked the key, read the body and taken a slot)."""
 
     def __init__(self, service: Service) -> None:
