@@ -218,7 +218,8 @@ def server_answers(
         logger.setLevel(logging.DEBUG)
     found: dict[str, str] = {}
     # MetaAccess refuses its client secret; the other vendors take their credentials.
-    service = build_service(pack, Config(config, env=env))
+    configured = Config(config, env=env)
+    service = build_service(pack, configured, engine=Engine(pack, configured))
     alerts = "/actions/netskope.alerts.list"
     try:
         with (

@@ -1,5 +1,12 @@
 """`soarpack` command line: parse, dispatch, and render errors at the boundary.
 
+The command table names each top-level command and what adds its parser; only the
+parser of the command named is built, and a command's module is imported only then.
+The global options, and the commands too small for a module of their own (`invoke`,
+on the hot path, `sandbox serve` and `demo`), are here; the others have their own
+modules (the table names them: actions.py, pack.py for validate, connections and
+docs, playbooks.py, server.py, workers.py...).
+
 Results go to stdout as JSON; logs and human messages go to stderr. Our errors are
 caught here, and only here, and rendered with their exit code (see soarpack/exitcodes.py);
 no traceback reaches the user unless --debug.
@@ -18,9 +25,9 @@ from typing import Any
 
 from soarpack import __version__, exitcodes
 from soarpack.cli.arguments import port
-from soarpack.cli.common import load_pack, local_engine, print_json
+from soarpack.cli.common import local_engine, print_json
 from soarpack.errors import SoarpackError
-from soarpack.redact import RedactingFormatter, redact
+from soarpack.redact import RedactingFormatter
 
 log = logging.getLogger("soarpack.cli")
 Command = Callable[[argparse.Namespace], int]
@@ -79,30 +86,6 @@ def _command_named(argv: Sequence[str]) -> str | None:
 _GLOBAL_VALUE_OPTIONS = frozenset({"--pack", "--config", "--log-level"})
 
 
-def _add_actions(sub: Any) -> None:
-    actions = sub.add_parser("actions", help="list and describe actions").add_subparsers(
-        dest="sub", required=True
-    )
-    p = actions.add_parser("list", help="the action catalogue")
-    p.add_argument("--json", action="store_true", help="full entries with schemas, as JSON")
-    p.add_argument(
-        "--accepts",
-        metavar="TYPE",
-        help="only actions with an input of this semantic type (e.g. email)",
-    )
-    p.add_argument(
-        "--produces", metavar="TYPE", help="only actions with an output of this semantic type"
-    )
-    p.add_argument("--connection", metavar="NAME", help="only actions of this connection")
-    p.set_defaults(run=_cmd_actions_list)
-    p = actions.add_parser(
-        "describe", help="inputs, outputs, side effect and an example of one action"
-    )
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_cmd_actions_describe)
-
-
 def _add_invoke(sub: Any) -> None:
     p = sub.add_parser("invoke", help="run one action; result JSON on stdout")
     p.add_argument("name")
@@ -113,27 +96,6 @@ def _add_invoke(sub: Any) -> None:
     )
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(run=_cmd_invoke)
-
-
-def _add_validate(sub: Any) -> None:
-    p = sub.add_parser(
-        "validate",
-        help="check the pack (manifest, schemas, handlers, refs, tests), or the playbooks named",
-    )
-    p.add_argument("playbooks", nargs="*", metavar="PLAYBOOK", help="playbook names or files")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=_cmd_validate)
-
-
-def _add_connections(sub: Any) -> None:
-    conns = sub.add_parser("connections", help="list and test connections").add_subparsers(
-        dest="sub", required=True
-    )
-    p = conns.add_parser("list", help="connections and their settings (secrets hidden)")
-    p.set_defaults(run=_cmd_connections_list)
-    p = conns.add_parser("test", help="the connection's cheapest authenticated read")
-    p.add_argument("name")
-    p.set_defaults(run=_cmd_connections_test)
 
 
 def _add_sandbox(sub: Any) -> None:
@@ -164,17 +126,6 @@ def _add_demo(sub: Any) -> None:
     p.set_defaults(run=_cmd_demo)
 
 
-def _add_docs(sub: Any) -> None:
-    docs = sub.add_parser("docs", help="generated documentation").add_subparsers(
-        dest="sub", required=True
-    )
-    p = docs.add_parser(
-        "readme", help="the README's generated blocks: action catalogue, exit codes"
-    )
-    p.add_argument("--write", metavar="README", help="replace the generated blocks in this file")
-    p.set_defaults(run=_cmd_docs_readme)
-
-
 def _elsewhere(module: str, function: str) -> Callable[[Any], None]:
     """The parser-adding `function` of soarpack.cli.`module`, imported when called: a
     command's module is imported only when its parser is built."""
@@ -187,10 +138,9 @@ def _elsewhere(module: str, function: str) -> Callable[[Any], None]:
 
 # Each top-level command and what adds its parser (some add a few), in help order.
 _COMMANDS: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
-    (("actions",), _add_actions),
+    (("actions",), _elsewhere("actions", "add_parsers")),
     (("invoke",), _add_invoke),
-    (("validate",), _add_validate),
-    (("connections",), _add_connections),
+    (("validate", "connections"), _elsewhere("pack", "add_parsers")),
     (("run", "approve", "runs"), _elsewhere("playbooks", "add_parsers")),
     (("worker", "redis"), _elsewhere("workers", "add_parsers")),
     (("serve", "server"), _elsewhere("server", "add_parsers")),
@@ -198,7 +148,7 @@ _COMMANDS: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
     (("lacework-edge",), _elsewhere("lacework_edge", "add_parser")),
     (("sandbox",), _add_sandbox),
     (("demo",), _add_demo),
-    (("docs",), _add_docs),
+    (("docs",), _elsewhere("pack", "add_docs_parser")),
 )
 
 
@@ -266,66 +216,6 @@ def _render_error(error: SoarpackError, args: argparse.Namespace) -> int:
 # -- commands ----------------------------------------------------------------------
 
 
-def _cmd_actions_list(args: argparse.Namespace) -> int:
-    from soarpack import docs
-
-    pack = load_pack(args)
-    chosen = []
-    for action in pack.actions.values():
-        if args.connection and action.connection != args.connection:
-            continue
-        if args.accepts and args.accepts not in docs.accepts(pack, action):
-            continue
-        if args.produces and args.produces not in docs.produces(pack, action):
-            continue
-        chosen.append(action)
-    if args.json:
-        entries = [
-            {
-                "name": a.name,
-                "title": a.title,
-                "description": " ".join(a.description.split()),
-                "connection": a.connection,
-                "side_effect": a.side_effect,
-                "accepts": docs.accepts(pack, a),
-                "produces": docs.produces(pack, a),
-                "input": a.input,
-                "output": a.output,
-                "examples": a.examples,
-            }
-            for a in chosen
-        ]
-        print_json(entries, sys.stdout)
-        return exitcodes.OK
-    width = max((len(a.name) for a in chosen), default=4)
-    print(f"{'ACTION':<{width}}  {'EFFECT':<11}  TITLE")
-    for a in chosen:
-        print(f"{a.name:<{width}}  {a.side_effect:<11}  {a.title}")
-    return exitcodes.OK
-
-
-def _cmd_actions_describe(args: argparse.Namespace) -> int:
-    from soarpack import docs
-    from soarpack.manifest import to_data
-
-    pack = load_pack(args)
-    action = pack.action(args.name)
-    if args.json:
-        print_json(
-            {
-                **to_data(action),
-                "accepts": docs.accepts(pack, action),
-                "produces": docs.produces(pack, action),
-                "inputs": docs.input_rows(pack, action),
-                "rules": docs.rules(pack, action),
-            },
-            sys.stdout,
-        )
-    else:
-        print(docs.describe_text(pack, action))
-    return exitcodes.OK
-
-
 def _decode(raw: bytes, origin: str, action: str) -> str:
     from soarpack.errors import FieldError, InputError
 
@@ -371,55 +261,6 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from soarpack.checks import pack_problems
-    from soarpack.cli import playbooks as playbooks_cli
-    from soarpack.errors import PackError
-
-    if args.playbooks:
-        return playbooks_cli.validate_playbooks(args, load_pack(args))
-    try:
-        pack = load_pack(args)
-        tests_dir = pack.root / "tests"
-        problems = pack_problems(pack, tests_dir if tests_dir.is_dir() else None)
-        problems += playbooks_cli.shipped_playbook_problems(pack)
-        note = (
-            ""
-            if tests_dir.is_dir()
-            else " (no tests/ beside the pack: the per-action test check was skipped)"
-        )
-    except PackError as exc:
-        problems, note = exc.problems, ""
-    if args.json:
-        print_json(
-            {"ok": not problems, "problems": [{"where": w, "problem": p} for w, p in problems]},
-            sys.stdout,
-        )
-    else:
-        for where, what in problems:
-            print(f"{where}: {what}")
-        if not problems:
-            print(f"pack is valid{note}")
-    return exitcodes.CONFIG if problems else exitcodes.OK
-
-
-def _cmd_connections_list(args: argparse.Namespace) -> int:
-    pack = load_pack(args)
-    for conn in pack.connections.values():
-        print(f"{conn.name}: {conn.title} (test: {conn.test_action})")
-    return exitcodes.OK
-
-
-def _cmd_connections_test(args: argparse.Namespace) -> int:
-    from soarpack.connectivity import check_connection
-
-    with local_engine(args) as engine:
-        report = check_connection(engine, args.name)
-    mark = "ok" if report.ok else "FAILED"
-    print(redact(f"{args.name}: {mark}: {report.detail}"))
-    return exitcodes.OK if report.ok else report.exit_code
-
-
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from soarpack.cli.demo import serve_sandbox
 
@@ -435,19 +276,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from soarpack.cli.demo import run_demo
 
     return run_demo(pack_dir=args.pack)
-
-
-def _cmd_docs_readme(args: argparse.Namespace) -> int:
-    from soarpack import readme
-
-    pack = load_pack(args)
-    if not args.write:
-        print("\n\n".join(content for _, _, content in readme.generated_blocks(pack)))
-        return exitcodes.OK
-    path = Path(args.write)
-    path.write_text(readme.update_readme(path.read_text(encoding="utf-8"), pack), encoding="utf-8")
-    print(f"generated blocks written to {path}", file=sys.stderr)
-    return exitcodes.OK
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 from soarpack import exitcodes
 from soarpack.cli.arguments import port
+from soarpack.cli.workers import engine_for_server
 from soarpack.errors import ConfigError
 from soarpack.redact import RedactingFormatter
 
@@ -97,7 +98,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"No API keys are configured (server.keys{where}): every request would be refused.",
             hint="`soarpack server new-key` makes one; --allow-anonymous serves loopback callers.",
         )
-    service = build_service(pack, config, allow_anonymous=args.allow_anonymous, settings=settings)
+    engine = engine_for_server(pack, config, settings.executor)
+    service = build_service(
+        pack, config, engine=engine, allow_anonymous=args.allow_anonymous, settings=settings
+    )
     try:
         sock = _bind(args.host, args.port)
     except ConfigError:

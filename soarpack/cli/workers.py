@@ -1,4 +1,5 @@
-"""`soarpack worker`, `soarpack redis serve`, and the engine `soarpack run --executor` picks.
+"""`soarpack worker`, `soarpack redis serve`, and the engines of the commands with an
+executor: `soarpack run --executor` and `soarpack serve` (its `server.executor`).
 
     soarpack redis serve [--port 6379]              a local Redis (with a password) as the broker
     soarpack worker [--broker URL] [--concurrency N] [--config FILE]
@@ -22,11 +23,16 @@ import shlex
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soarpack import exitcodes
 from soarpack.cli.common import load_pack, local_engine
 from soarpack.redact import RedactingFormatter
+
+if TYPE_CHECKING:
+    from soarpack.config import Config
+    from soarpack.engine import Engine
+    from soarpack.pack import Pack
 
 
 def add_parsers(sub: Any) -> None:
@@ -88,6 +94,25 @@ def engine_for_run(args: argparse.Namespace) -> Any:
     from soarpack.workers.dispatch import CeleryEngine
 
     return CeleryEngine(load_pack(args), Config(args.config), broker=args.broker)
+
+
+def engine_for_server(pack: Pack, config: Config, executor: str) -> Engine:
+    """The Engine `soarpack serve` gives the server: a local one, or the Celery one when
+    `server.executor` is celery (its broker: `workers.broker` or SOARPACK_BROKER_URL)."""
+    from soarpack.engine import Engine
+    from soarpack.errors import ConfigError
+
+    if executor == "local":
+        return Engine(pack, config)
+    # Imported only here: the workers extra (celery, redis) is optional.
+    try:
+        from soarpack.workers.dispatch import CeleryEngine
+    except ImportError as exc:
+        raise ConfigError(
+            f"server.executor is celery, but Celery cannot be imported ({exc}).",
+            hint="Install the workers extra: pip install 'soarpack[workers]'.",
+        ) from None
+    return CeleryEngine(pack, config)
 
 
 def refuse_password_in_argv(url: str | None) -> None:

@@ -1,7 +1,7 @@
 """Playbooks: actions chained in YAML, run with a journal that makes every run resumable.
 
     load_playbook / validate_playbook   the checks before anything runs (validate.py)
-    run_playbook / resume_run / approve  runs (session.py), driven by runner.py
+    run_playbook / resume_run / approve  runs (session.py, drive.py), driven by runner.py
     approve / mark_done                  decisions from outside a drive (decisions.py)
     list_runs / show_run                 what the journals say (history.py)
 
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from soarpack.playbook.decisions import mark_done
     from soarpack.playbook.history import list_runs, show_run
-    from soarpack.playbook.session import RunResult, approve, resume_run, run_playbook
+    from soarpack.playbook.result import RunResult
+    from soarpack.playbook.session import approve, resume_run, run_playbook
     from soarpack.playbook.validate import load_playbook, validate_playbook
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "validate_playbook",
 ]
 _HOMES = {
-    "RunResult": "session",
+    "RunResult": "result",
     "approve": "session",
     "mark_done": "decisions",
     "resume_run": "session",

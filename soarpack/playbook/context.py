@@ -2,7 +2,7 @@
 (grants.py) need of the run driving them.
 
 Written as a protocol, not imported from runner.py: the runner imports those modules,
-so they cannot import it back. `Runner` is the one implementation.
+so they cannot import it back. `Runner` (a recorder.Recorder) is the one implementation.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from soarpack.config import Config
+from soarpack.engine import Engine
 from soarpack.pack import Pack
 from soarpack.sandbox import RunningServer, SandboxState, create_sandbox_app, start_server
 from soarpack.sandbox.apps import connection_env
@@ -153,7 +154,10 @@ def make_api(
         path = tmp_path / f"config-{len(started)}.yaml"
         path.write_text(yaml.safe_dump({"server": server_section(runs, **settings)}))
         config = Config(path, env=sandbox_env(sandbox[1].base_url))
-        service = build_service(with_pack or pack, config, allow_anonymous=allow_anonymous)
+        served = with_pack or pack
+        service = build_service(
+            served, config, engine=Engine(served, config), allow_anonymous=allow_anonymous
+        )
         server = start_server(create_app(service))
         started.append((service, server))
         return Api(server.base_url, seen, runs, service)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from soarpack.cli.workers import engine_for_server
 from soarpack.config import Config
 from soarpack.errors import ConfigError, ConnectionFailed
 from soarpack.pack import Pack
-from soarpack.server import build_service
 from soarpack.server.auth import hash_key, new_key
 from soarpack.server.settings import load_server_settings
 
@@ -80,7 +80,7 @@ def test_new_keys_are_long_random_and_hash_to_64_hex() -> None:
 def test_the_celery_executor_needs_a_broker(tmp_path: Path, pack: Pack) -> None:
     config = config_with(tmp_path, {"executor": "celery"})
     with pytest.raises(ConfigError, match="No Celery broker"):
-        build_service(pack, config)
+        engine_for_server(pack, config, load_server_settings(config).executor)
 
 
 def test_the_celery_executor_uses_the_configured_broker(tmp_path: Path, pack: Pack) -> None:
@@ -91,4 +91,4 @@ def test_the_celery_executor_uses_the_configured_broker(tmp_path: Path, pack: Pa
     )
     # The Celery engine checks its broker at once: an unreachable one stops the start.
     with pytest.raises(ConnectionFailed, match=r"127\.0\.0\.1:1\b"):
-        build_service(pack, config)
+        engine_for_server(pack, config, load_server_settings(config).executor)

@@ -23,13 +23,15 @@ import redis
 import yaml
 
 from soarpack.cli.main import main
+from soarpack.cli.workers import engine_for_server
 from soarpack.config import Config
 from soarpack.pack import Pack
 from soarpack.playbook import run_playbook
-from soarpack.playbook.session import RunResult
+from soarpack.playbook.result import RunResult
 from soarpack.sandbox import start_server
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
+from soarpack.server.settings import load_server_settings
 from soarpack.workers.celeryapp import BROKER_ENV
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.ledger import PREFIX as LEDGER_PREFIX
@@ -245,7 +247,9 @@ def test_the_server_runs_actions_on_workers_with_executor_celery(
         )
     )
     # No vendor credential on the server: only the workers have them.
-    service = build_service(pack, Config(config_path, env={}))
+    config = Config(config_path, env={})
+    engine = engine_for_server(pack, config, load_server_settings(config).executor)
+    service = build_service(pack, config, engine=engine)
     assert isinstance(service.engine, CeleryEngine)
     target = users(cluster)[0]
     since = len(cluster.state.logged_requests())

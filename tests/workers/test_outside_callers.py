@@ -24,12 +24,14 @@ import pytest
 import yaml
 
 from soarpack import errors
+from soarpack.cli.workers import engine_for_server
 from soarpack.config import Config
 from soarpack.pack import Pack
 from soarpack.playbook import approve, resume_run, run_playbook
 from soarpack.sandbox import start_server
 from soarpack.server import build_service, create_app
 from soarpack.server.auth import hash_key, new_key
+from soarpack.server.settings import load_server_settings
 from soarpack.workers import wire
 from soarpack.workers.celeryapp import TASK_NAME, WorkerSettings, make_app
 from soarpack.workers.dispatch import CeleryEngine
@@ -227,7 +229,9 @@ def test_the_server_s_destructive_calls_carry_the_key_that_allowed_them(
             }
         )
     )
-    service = build_service(pack, Config(config_path, env={}))
+    config = Config(config_path, env={})
+    engine = engine_for_server(pack, config, load_server_settings(config).executor)
+    service = build_service(pack, config, engine=engine)
     try:
         with (
             start_server(create_app(service)) as server,
