@@ -53,7 +53,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "schemas/manifest.schema.json",
         "schemas/netskope/v1.json",
         "actions/netskope/clients.py",
-        "actions/netskope/connection.py",
+        "actions/netskope/dataexport.py",
     ):
         assert f"soarpack/_pack/{shipped}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from soarpack.codes import decode, mappings_from_schema
-from soarpack.engine import Session
+from soarpack.session import Session
 
 
 def decode_codes(
