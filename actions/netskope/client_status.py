@@ -90,7 +90,7 @@ def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     columns = list(reader.fieldnames or [])
     for record in records:
         # A short row leaves None values; a long row puts extras under None: keep them named.
-        extra = record.pop(None, None)  # type: ignore[call-overload]
+        extra = record.pop(None, None)
         if extra:
             record["_extra"] = ",".join(extra)
     return {
