@@ -354,3 +354,38 @@ def test_devices_of_the_wrong_shape_are_malformed(
     )
     with pytest.raises(errors.MalformedResponseError, match="device_id"):
         invoke(make_engine, router, {})
+
+
+# -- the connection probe (the manifest's connections.metaaccess.probe) -----------
+
+
+def test_the_connection_test_sends_one_device_of_page_one(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    route = router.post(PATH).respond(200, json=EXAMPLE_SHORT)
+    result = make_engine(transport_for(router), "metaaccess").invoke(
+        "metaaccess.connection.test", {}
+    )
+    # Exactly the probe's inputs: no defaults (age) added, one request, no paging.
+    assert body_of(route.calls.last.request) == {"verbose": 0, "page": 1, "limit": 1}
+    assert route.call_count == 1
+    assert set(result.data) == {"ok", "base_url", "latency_ms"} and result.data["ok"] is True
+
+
+def test_the_connection_test_counts_a_413_as_authenticated(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    router.post(PATH).respond(413, json={"message": "The requested page number is too large"})
+    result = make_engine(transport_for(router), "metaaccess").invoke(
+        "metaaccess.connection.test", {}
+    )
+    assert result.data["ok"] is True and [c.status for c in result.calls] == [413]
+
+
+def test_the_connection_test_raises_any_other_refusal(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    router.post(PATH).respond(406, json={"message": "limit out of range"})
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        make_engine(transport_for(router), "metaaccess").invoke("metaaccess.connection.test", {})
+    assert caught.value.status == 406
