@@ -2,7 +2,8 @@
 
     validate inputs (defaults applied)  ->  InputError, nothing sent
     build / reuse the connection client ->  ConfigError
-    run the handler or the declared HTTP request
+    run the handler, the declared HTTP request, or the connection's probe
+    (handlers get a Session: soarpack/session.py)
     check the result against the output schema -> MalformedResponseError
     return ActionResult(data, duration, HTTP calls made)
 
