@@ -51,6 +51,7 @@ def pack_problems(pack: Pack, tests_dir: Path | None = None) -> list[Problem]:
                     f"{conn.test_action!r} must be a read action of this connection",
                 )
             )
+        problems += _probe_problems(pack, conn, props, f"{where}.probe")
     for name in pack.actions:
         problems += _action_problems(pack, name, semantic_types)
     if tests_dir is not None:
@@ -102,6 +103,12 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
         return problems  # the checks below need working schemas
     if action.connection not in pack.connections:
         problems.append((f"{where}.connection", f"unknown connection {action.connection!r}"))
+    conn = pack.connections.get(action.connection)
+    probed = conn is not None and conn.test_action == name and conn.probe is not None
+    if action.handler is None and action.http is None and not probed:
+        problems.append(
+            (where, "declares neither http nor handler (only a probed test action may)")
+        )
     if action.handler:
         try:
             load_handler(pack.root / "actions", action.handler)
@@ -139,6 +146,35 @@ def _action_problems(pack: Pack, name: str, semantic_types: set[str]) -> list[Pr
         )
     problems += _verify_problems(pack, action, f"{where}.verify")
     problems += _target_problems(pack, action, f"{where}.input")
+    return problems
+
+
+def _probe_problems(
+    pack: Pack, conn: ConnectionSpec, props: dict[str, Any], where: str
+) -> list[Problem]:
+    """The probe sends the declared request of a read action of this connection, with
+    inputs it accepts, and reports settings that exist."""
+    probe = conn.probe
+    if probe is None:
+        return []
+    action = pack.actions.get(probe.action)
+    if (
+        action is None
+        or action.connection != conn.name
+        or action.side_effect != "read"
+        or action.http is None
+    ):
+        return [
+            (
+                f"{where}.action",
+                f"{probe.action!r} must be a read action of this connection that declares http",
+            )
+        ]
+    named = set(probe.setting_inputs.values()) | set(probe.report_settings)
+    problems = [(f"{where}", f"no setting {s!r}") for s in sorted(named - set(props))]
+    # A setting's value is only known at run time: a placeholder text stands for it.
+    sent = {**probe.inputs, **dict.fromkeys(probe.setting_inputs, "setting")}
+    problems += [(f"{where}.inputs", str(e)) for e in pack.schemas.errors(action.input, sent)]
     return problems
 
 

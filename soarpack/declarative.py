@@ -36,6 +36,8 @@ class Session(Protocol):
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        raw: bool = False,
+        side_effect: str | None = None,
     ) -> Reply: ...
 
 
@@ -85,8 +87,16 @@ def _all_pages(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> d
     }
 
 
-def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -> Reply:
-    """The declared request, once, with each input where `spec` places it; the answer as is."""
+def send_declared(
+    session: Session,
+    spec: HttpSpec,
+    inputs: Mapping[str, Any],
+    *,
+    raw: bool = False,
+    side_effect: str | None = None,
+) -> Reply:
+    """The declared request, once, with each input where `spec` places it; the answer as is
+    (`raw`: its bytes). `side_effect` may narrow the action's own (Session.request)."""
     path = spec.path
     for name in spec.path_params:
         value = str(inputs[name])
@@ -98,7 +108,8 @@ def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -
                 [errors.FieldError(f"/{name}", "path_segment", "cannot be empty, . or ..")],
             )
         path = path.replace("{" + name + "}", segment)
-    params = {n: _query_value(inputs[n]) for n in spec.query if inputs.get(n) is not None}
+    params: dict[str, Any] = dict(spec.fixed_query)
+    params.update({n: _query_value(inputs[n]) for n in spec.query if inputs.get(n) is not None})
     body = {n: inputs[n] for n in spec.body if inputs.get(n) is not None}
     headers = {h: str(inputs[n]) for h, n in spec.headers.items() if inputs.get(n) is not None}
     return session.request(
@@ -107,6 +118,8 @@ def send_declared(session: Session, spec: HttpSpec, inputs: Mapping[str, Any]) -
         params=params,
         json_body=body if (body or spec.body) else None,
         headers=headers,
+        raw=raw,
+        side_effect=side_effect,
     )
 
 

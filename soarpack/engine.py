@@ -2,7 +2,8 @@
 
     validate inputs (defaults applied)  ->  InputError, nothing sent
     build / reuse the connection client ->  ConfigError
-    run the handler or the declared HTTP request
+    run the handler, the declared HTTP request, or the connection's probe
+    (handlers get a Session: soarpack/session.py)
     check the result against the output schema -> MalformedResponseError
     return ActionResult(data, duration, HTTP calls made)
 
@@ -24,19 +25,18 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-import msgspec
 
-from soarpack import annotated, errors, jsondata
+from soarpack import annotated, errors, jsondata, probe
+from soarpack.bindings import bind
 from soarpack.config import Config
-from soarpack.declarative import run_declared, send_declared
 from soarpack.http import errormap
 from soarpack.http.client import ConnectionClient
 from soarpack.http.invocation import CallRecord, DryRunHalt
-from soarpack.http.request import Reply
 from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data
 from soarpack.schemas import SECRET_KEY
+from soarpack.session import Session
 
 # `with CeleryEngine(...) as engine` keeps the subclass's type.
 _EngineT = TypeVar("_EngineT", bound="Engine")
@@ -68,111 +68,6 @@ class ActionResult:
             }
         )
         return out
-
-
-class Session:
-    """What a handler receives: the connection's client, bound to one invocation.
-
-    It knows the action (for retry safety and its declared request) and records the
-    HTTP calls made. Handlers keep no state of their own between calls.
-
-    With a `deadline` or `dry_run`, `client` is a view of the connection's client that
-    applies them to every request, so a handler that sends through `session.client`
-    directly is bound by them too.
-    """
-
-    def __init__(
-        self,
-        client: ConnectionClient,
-        action: ActionSpec,
-        pack: Pack,
-        http: HttpSpec | None = None,
-        *,
-        engine: Engine | None = None,
-        calls: list[CallRecord] | None = None,
-        deadline: float | None = None,
-        dry_run: bool = False,
-    ) -> None:
-        self.deadline = deadline
-        self.dry_run = dry_run
-        bound = deadline is not None or dry_run
-        self.client = client.for_invocation(deadline=deadline, dry_run=dry_run) if bound else client
-        self.action = action
-        self.pack = pack
-        # The declared request, with the method and path a configured binding gives it.
-        self.http = http or action.http
-        self.calls: list[CallRecord] = [] if calls is None else calls
-        self._engine = engine
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        raw: bool = False,
-        side_effect: str | None = None,
-    ) -> Reply:
-        """One request on the action's connection. `side_effect` may only narrow the
-        action's own (a write action's pure read may be retried like one, and runs in a
-        dry run). In a dry run, a request that is not a read raises DryRunHalt unsent."""
-        return self.client.request(
-            method,
-            path,
-            side_effect=side_effect or self.action.side_effect,
-            calls=self.calls,
-            params=params,
-            json_body=json_body,
-            headers=headers,
-            rate_limit=self.action.rate_limit,
-            raw=raw,
-        )
-
-    def sleep(self, seconds: float) -> None:
-        """The engine's sleep (injected in tests), for handlers that poll. Never past the
-        invocation's deadline: the request after a cut-short wait fails with RequestTimeout."""
-        if self.deadline is not None:
-            seconds = min(seconds, self.deadline - time.monotonic())
-            if seconds <= 0:
-                return
-        self.client.sleep(seconds)
-
-    def call_declared(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Run the action's declared `http` request (with paging) and shape its output."""
-        if self.http is None:
-            raise errors.PackError(
-                [(self.action.name, "call_declared used but the action declares no http")]
-            )
-        return run_declared(self, self.http, inputs)
-
-    def send_declared(self, inputs: Mapping[str, Any]) -> Reply:
-        """Send the declared request once with these inputs and return the answer as is:
-        for handlers that page by the vendor's own rule (`paging: page_number`)."""
-        if self.http is None:
-            raise errors.PackError(
-                [(self.action.name, "send_declared used but the action declares no http")]
-            )
-        return send_declared(self, self.http, inputs)
-
-    def call_action(self, name: str, inputs: Mapping[str, Any]) -> Any:
-        """Run another action of the same connection as part of this one (response actions
-        built on raw operations): its inputs are validated, its own side effect governs
-        retries and the dry run, its HTTP calls are recorded with this invocation's, and
-        this invocation's deadline bounds it."""
-        if self._engine is None:
-            raise errors.PackError([(self.action.name, "call_action needs an engine")])
-        spec = self._engine.pack.action(name)
-        if spec.connection != self.action.connection:
-            raise errors.PackError([(self.action.name, f"{name} is on another connection")])
-        return self._engine.run(
-            spec, inputs, self.calls, deadline=self.deadline, dry_run=self.dry_run
-        )
-
-    def schema(self, relpath: str) -> dict[str, Any]:
-        """A schema file of the pack (vendor enums, code mappings), read-only."""
-        return self.pack.schemas.files[relpath]
 
 
 class Engine:
@@ -289,26 +184,19 @@ class Engine:
         """Validate, call and check one action, recording its HTTP calls in `calls`.
         In a dry run, the first request that is not a read raises DryRunHalt."""
         filled = self.validate_inputs(spec, inputs)
-        client = self.client(spec.connection)
-        filled = self._with_connection_defaults(spec, filled, client)
-        session = Session(
-            client,
-            spec,
-            self.pack,
-            self.bound_http(spec),
-            engine=self,
-            calls=calls,
-            deadline=deadline,
-            dry_run=dry_run,
-        )
+        session = self.session(spec, calls, deadline=deadline, dry_run=dry_run)
+        filled = self._with_connection_defaults(spec, filled, session.client)
         handler = self.pack.handler(spec)
-        if spec.http is not None and not spec.http.sent_by_handler:
-            data: Any = session.call_declared(filled)
+        probed = probe.probe_of(self.pack.connection(spec.connection), spec)
+        if probed is not None:
+            data: Any = probe.run(session, probed)
+        elif spec.http is not None and not spec.http.sent_by_handler:
+            data = session.call_declared(filled)
             if handler is not None:
                 data = handler(session, filled, data)
         elif handler is not None:
             data = handler(session, filled)
-        else:  # the manifest schema requires one of the two
+        else:  # soarpack validate refuses this (soarpack.checks)
             raise errors.PackError([(spec.name, "declares neither http nor handler")])
         if self._annotated(spec, "output", SECRET_KEY):
             annotated.register_secrets(self.pack.schemas, spec.output, data)
@@ -318,39 +206,35 @@ class Engine:
         self._check_output(spec, data, session.calls)
         return data
 
-    def bound_http(self, spec: ActionSpec) -> HttpSpec | None:
-        """The action's declared request, with the method and path the config binds it to.
-
-        Generated actions whose paths are assumed are bound to the vendor's real ones by
-        `soarpack lacework-edge bind-spec`, which writes the config's `bindings` section.
-        """
-        if spec.name not in self._bound:
-            self._bound[spec.name] = self._bind(spec)
-        return self._bound[spec.name]
-
-    def _bind(self, spec: ActionSpec) -> HttpSpec | None:
-        if spec.http is None:
-            return None
-        bound = self.config.section("bindings").get(spec.name)
-        if not bound:
-            return spec.http
-        if not isinstance(bound, dict) or not {"method", "path"} <= set(bound):
-            raise errors.ConfigError(
-                f"bindings.{spec.name} in {self.config.path} needs `method` and `path`."
-            )
-        rebound = msgspec.structs.replace(
-            spec.http, method=str(bound["method"]).upper(), path=str(bound["path"])
+    def session(
+        self,
+        action: str | ActionSpec,
+        calls: list[CallRecord] | None = None,
+        *,
+        deadline: float | None = None,
+        dry_run: bool = False,
+    ) -> Session:
+        """A session of the action on its connection's client, recording HTTP calls in
+        `calls`: what a handler receives, and what a command sends through outside an
+        invocation (`soarpack ingest` sends the ingest action's pages)."""
+        spec = self.pack.action(action) if isinstance(action, str) else action
+        return Session(
+            self.client(spec.connection),
+            spec,
+            self.pack,
+            self.bound_http(spec),
+            engine=self,
+            calls=calls,
+            deadline=deadline,
+            dry_run=dry_run,
         )
-        unknown = set(rebound.path_params) - set(spec.http.input_names())
-        if unknown or rebound.method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-            raise errors.ConfigError(
-                f"bindings.{spec.name} in {self.config.path} is not usable: "
-                + (
-                    f"path parameters {sorted(unknown)} are not inputs" if unknown else "bad method"
-                ),
-                hint="Run `soarpack lacework-edge bind-spec` again with the vendor's OpenAPI file.",
-            )
-        return rebound
+
+    def bound_http(self, spec: ActionSpec) -> HttpSpec | None:
+        """The action's declared request, with the method and path the config binds it to
+        (soarpack.bindings), found once."""
+        if spec.name not in self._bound:
+            self._bound[spec.name] = bind(spec, self.config)
+        return self._bound[spec.name]
 
     def _annotated(self, spec: ActionSpec, which: str, annotation: str) -> bool:
         """Whether the action's input or output schema uses `annotation` (cached)."""

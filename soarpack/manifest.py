@@ -84,6 +84,22 @@ class StatusOverride(_Model, frozen=True, kw_only=True):
     hint: str | None = None
 
 
+class ProbeSpec(_Model, frozen=True, kw_only=True):
+    """What the connection's test action sends: its cheapest authenticated read.
+
+    The declared request of `action` (of the same connection), once, with `inputs` and
+    the inputs `setting_inputs` takes from the connection's settings. The test returns
+    ok, base_url and latency_ms, and each setting of `report_settings`; an answer with a
+    status in `accept_status` still proves the credential was accepted.
+    """
+
+    action: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    setting_inputs: dict[str, str] = field(default_factory=dict)
+    accept_status: list[int] = field(default_factory=list)
+    report_settings: list[str] = field(default_factory=list)
+
+
 class ConnectionSpec(_Model, frozen=True, kw_only=True):
     name: str
     title: str
@@ -95,6 +111,8 @@ class ConnectionSpec(_Model, frozen=True, kw_only=True):
     status_overrides: dict[int, StatusOverride] = field(default_factory=dict)
     input_defaults: dict[str, str] = field(default_factory=dict)
     test_action: str
+    # Declared when the test action has no code of its own (soarpack.probe runs it).
+    probe: ProbeSpec | None = None
 
 
 class QueryClauses(_Model, frozen=True, kw_only=True):
@@ -121,12 +139,18 @@ class HttpSpec(_Model, frozen=True, kw_only=True):
     paging: Literal["limit_skip", "page_number"] | None = None
     records: str | None = None
     output: str | None = None
+    # Query parameters every request carries, whatever the inputs (e.g. an event type).
+    fixed_query: dict[str, str] = field(default_factory=dict)
+    # The handler sends the request itself (`Session.send_declared`), e.g. to read an
+    # answer that is not JSON or to poll it; the engine sends nothing first.
+    handler_sends: bool = False
 
     @property
     def sent_by_handler(self) -> bool:
-        """Numbered pages end where the vendor's answer says (MetaAccess: a 413), so the
-        action's handler sends the declared request per page (`Session.send_declared`)."""
-        return self.paging == "page_number"
+        """Whether the handler sends the declared request (`Session.send_declared`): when
+        declared so, and for numbered pages, whose end only the vendor's answer tells
+        (MetaAccess: a 413)."""
+        return self.handler_sends or self.paging == "page_number"
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -140,6 +140,32 @@ def test_the_shipped_pack_is_valid(pack: Pack) -> None:
             "must be a read action",
             id="bad-test-action",
         ),
+        pytest.param(
+            lambda d: d["connections"]["netskope"]["probe"].update(
+                action="netskope.dataexport.fetch_page"
+            ),
+            "connections.netskope.probe.action",
+            "must be a read action of this connection that declares http",
+            id="probe-of-another-connection",
+        ),
+        pytest.param(
+            lambda d: d["connections"]["netskope"]["probe"].update(inputs={"limit": 0}),
+            "connections.netskope.probe.inputs",
+            "minimum",
+            id="probe-input-refused",
+        ),
+        pytest.param(
+            lambda d: d["connections"]["lacework_edge"]["probe"].update(report_settings=["tenant"]),
+            "connections.lacework_edge.probe",
+            "no setting 'tenant'",
+            id="probe-reports-unknown-setting",
+        ),
+        pytest.param(
+            lambda d: d["actions"]["netskope.alerts.list"].pop("http"),
+            "actions.netskope.alerts.list",
+            "declares neither http nor handler",
+            id="no-http-no-handler",
+        ),
     ],
 )
 def test_validate_finds_each_problem_with_its_location(

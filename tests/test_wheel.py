@@ -53,7 +53,6 @@ def test_wheel_contents(wheel: Path) -> None:
         "schemas/manifest.schema.json",
         "schemas/netskope/v1.json",
         "actions/netskope/dataexport.py",
-        "actions/netskope/connection.py",
     ):
         assert f"soarpack/_pack/{shipped}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from soarpack.engine import Session
 from soarpack.lacework_edge.enums import code
+from soarpack.session import Session
 
 _ACK = "ACKNOWLEDGED"
 

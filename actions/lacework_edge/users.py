@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from soarpack.engine import Session
+from soarpack.session import Session
 
 
 def suspend(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from soarpack.engine import Session
 from soarpack.lacework_edge.enums import codes
+from soarpack.session import Session
 
 _FINAL = ("SUCCESS", "FAILURE", "UNSURE")
 

@@ -1,4 +1,7 @@
-"""netskope.client_status.*: the tenant's one Client Status iterator (CSV events)."""
+"""netskope.client_status.*: the tenant's one Client Status iterator (CSV events).
+
+Each action's request is declared in the manifest; these handlers send it
+(`send_declared`) and read what comes back: a status, or a page of CSV."""
 
 from __future__ import annotations
 
@@ -6,11 +9,10 @@ import csv
 import io
 from typing import Any
 
-from soarpack.engine import Session
 from soarpack.http import errormap
 from soarpack.netskope.dataexport import header_number
+from soarpack.session import Session
 
-_BASE = "/api/v2/dataexport/iterator"
 _MAX_POLL_INTERVAL = 30.0
 
 
@@ -26,14 +28,11 @@ def _state(index: str, data: Any) -> dict[str, Any]:
 
 
 def create(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
-    index = inputs["index"]
-    reply = session.request("POST", f"{_BASE}/{index}", params={"eventtype": "clientstatus"})
-    return _state(index, reply.data)
+    return _state(inputs["index"], session.send_declared(inputs).data)
 
 
 def status(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
-    index = inputs["index"]
-    return _state(index, session.request("GET", f"{_BASE}/{index}").data)
+    return _state(inputs["index"], session.send_declared(inputs).data)
 
 
 def wait_ready(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def wait_ready(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     interval, waited, polls = float(inputs["poll_interval"]), 0.0, 0
     while True:
         polls += 1
-        state = _state(index, session.request("GET", f"{_BASE}/{index}").data)
+        state = session.call_action("netskope.client_status.status", {"index": index})
         if state["ready"]:
             return {
                 "index": index,
@@ -63,12 +62,8 @@ def wait_ready(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     index, operation = inputs["index"], inputs["operation"]
-    reply = session.request(
-        "GET",
-        f"{_BASE}/{index}/events",
-        params={"operation": operation},
-        raw=True,
-        side_effect="read" if operation == "resend" else None,
+    reply = session.send_declared(
+        inputs, raw=True, side_effect="read" if operation == "resend" else None
     )
     # A page we cannot read still came with a 200: `next` moved the cursor (processed),
     # so it is not sent again; `resend` asks for the same page.
@@ -95,7 +90,7 @@ def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     columns = list(reader.fieldnames or [])
     for record in records:
         # A short row leaves None values; a long row puts extras under None: keep them named.
-        extra = record.pop(None, None)  # type: ignore[call-overload]
+        extra = record.pop(None, None)
         if extra:
             record["_extra"] = ",".join(extra)
     return {
@@ -108,7 +103,6 @@ def fetch_page(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def delete(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
-    index = inputs["index"]
-    session.request("DELETE", f"{_BASE}/{index}")
-    return {"index": index, "deleted": True}
+def delete(session: Session, inputs: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    # The declared DELETE was sent; its answer says nothing more than that it succeeded.
+    return {"index": inputs["index"], "deleted": True}

@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from soarpack import errors
-from soarpack.engine import Session
 from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink
 from soarpack.ingest.identity import state_dir
 from soarpack.netskope.dataexport import fetch_page, planned_fetch
+from soarpack.session import Session
 
 # Never read by a real consumer: resend on it cannot move anybody's cursor.
 PROBE_INDEX = "soarpack-connection-probe"
 
 
 def check(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The v2 connection test: unlike the shared probe, it reports the endpoint's rate
+    limit, read from the page's headers by the iterator protocol."""
     started = time.perf_counter()
-    page = fetch_page(session.client, "events/page", PROBE_INDEX, "resend", session.calls)
+    page = fetch_page(session, "events/page", PROBE_INDEX, "resend", session.calls)
     return {
         "ok": True,
         "base_url": str(session.client.base_url),
@@ -37,7 +39,7 @@ def fetch(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         stream = f"events/{inputs['event_type']}"
     else:
         stream = f"alerts/{inputs['alert_type']}"
-    page = fetch_page(session.client, stream, inputs["index"], inputs["operation"], session.calls)
+    page = fetch_page(session, stream, inputs["index"], inputs["operation"], session.calls)
     return {
         "stream": stream,
         "index": inputs["index"],
@@ -71,7 +73,7 @@ def ingest(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
             ],
         )
     job = Ingest(
-        session.client,
+        session,
         IngestOptions(
             streams=list(inputs["streams"]),
             state_dir=state_dir(inputs.get("state_dir")),
@@ -89,7 +91,7 @@ def ingest(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
         # Nothing is fetched, written or locked, and no installation id is made: the
         # first stream's first request, as it would be sent, is the dry run's result.
         stream, index, operation = job.first_fetches()[0]
-        raise planned_fetch(session.client, stream, index, operation)
+        raise planned_fetch(session, stream, index, operation)
     results = job.run()
     failed = [r for r in results if r.error is not None]
     if failed and failed[0].error is not None:

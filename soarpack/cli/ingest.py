@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
         progress = _progress(args.progress)
         job = Ingest(
-            engine.client("netskope_v2"),
+            engine.session("netskope.dataexport.ingest"),
             IngestOptions(
                 streams=args.streams,
                 state_dir=state_dir(args.state_dir),

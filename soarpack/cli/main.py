@@ -27,6 +27,7 @@ from soarpack import __version__, exitcodes
 from soarpack.cli.arguments import port
 from soarpack.cli.common import local_engine, print_json
 from soarpack.errors import SoarpackError
+from soarpack.lacework_edge.cli import add_parser as add_lacework_edge_parser
 from soarpack.redact import RedactingFormatter
 
 log = logging.getLogger("soarpack.cli")
@@ -145,7 +146,7 @@ _COMMANDS: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
     (("worker", "redis"), _elsewhere("workers", "add_parsers")),
     (("serve", "server"), _elsewhere("server", "add_parsers")),
     (("ingest",), _elsewhere("ingest", "add_parser")),
-    (("lacework-edge",), _elsewhere("lacework_edge", "add_parser")),
+    (("lacework-edge",), add_lacework_edge_parser),
     (("sandbox",), _add_sandbox),
     (("demo",), _add_demo),
     (("docs",), _elsewhere("pack", "add_docs_parser")),

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from soarpack import errors
-from soarpack.http.client import ConnectionClient
 from soarpack.http.invocation import CallRecord
 from soarpack.ingest.checkpoint import CheckpointStore
 from soarpack.ingest.identity import default_index
@@ -48,6 +47,7 @@ from soarpack.ingest.progress import Progress, QuietProgress
 from soarpack.ingest.result import StreamResult
 from soarpack.ingest.sinks import Sink, SinkError
 from soarpack.netskope.dataexport import PAGE_SIZE, Fingerprint, Page, fetch_page
+from soarpack.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Ingest:
 
     def __init__(
         self,
-        client: ConnectionClient,
+        session: Session,
         options: IngestOptions,
         progress: Progress | None = None,
         wait: Callable[[threading.Event, float], bool] | None = None,
@@ -85,7 +85,8 @@ class Ingest:
             )
         if not options.streams:
             raise errors.ConfigError("Name at least one stream, e.g. events/page or alerts/dlp.")
-        self.client = client
+        # The ingest action's session: each page is a request of that action.
+        self.session = session
         self.options = options
         self.progress = progress or QuietProgress()
         self.stopping = threading.Event()
@@ -177,7 +178,7 @@ class _Worker:
             calls: list[CallRecord] = []
             try:
                 page = fetch_page(
-                    self.ingest.client, self.stream, self.result.index, operation, calls
+                    self.ingest.session, self.stream, self.result.index, operation, calls
                 )
             except errors.CallError as exc:
                 if exc.processed is False:

@@ -1,7 +1,7 @@
 """Bind the generated Lacework Edge actions to the vendor's real paths and methods.
 
 The API document the actions are generated from has no paths, so most are assumed
-(see tools/lacework_edge_ops.yaml). The vendor's API page offers its OpenAPI file for
+(see tools/lacework_edge/ops.yaml). The vendor's API page offers its OpenAPI file for
 download; its operation summaries are the document's headings, which each generated
 action keeps as `operation.summary`. Matching the two gives every action its real
 method and path. The result goes into the config's `bindings` section, which the

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from soarpack.engine import Session
+from soarpack.session import Session
 
 _TABLE = "lacework_edge/assumed_enums.json"
 

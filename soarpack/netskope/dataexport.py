@@ -5,6 +5,9 @@ their fields (msgspec `Raw`): the ingest writes the bytes through untouched (but
 lone surrogate escape, which becomes `\\ufffd`: see vendorjson) and only
 reads what it needs (`ok`, `wait_time`, the first and last `_id` to recognise a page
 it has already committed). The page actions decode records fully for their output.
+
+Pages are fetched through the session of the action that reads them (the ingest's own,
+under `soarpack ingest`), so its deadline, dry run and call records hold for each.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import msgspec
 
 from soarpack import errors
 from soarpack.http import errormap, vendorjson
-from soarpack.http.client import ConnectionClient
 from soarpack.http.invocation import CallRecord, DryRunHalt
+from soarpack.session import Session
 
 STREAM_PATTERN = re.compile(r"^(events|alerts)/([a-z]+)$")
 # Operations that move the server-side cursor; only `resend` leaves it where it is.
@@ -121,25 +124,25 @@ def page_request(stream: str, index: str, operation: str | int) -> tuple[str, di
 
 
 def fetch_page(
-    client: ConnectionClient,
+    session: Session,
     stream: str,
     index: str,
     operation: str | int,
     calls: list[CallRecord],
 ) -> Page:
-    """One GET of an iterator endpoint; HTTP errors arrive as our error classes."""
+    """One GET of an iterator endpoint, recorded in `calls`; HTTP errors arrive as our
+    error classes."""
     path, params, side_effect = page_request(stream, index, operation)
-    reply = client.request(
+    reply = session.request(
         "GET", path, side_effect=side_effect, calls=calls, params=params, raw=True
     )
-    return parse_page(reply.data, reply.headers, client.spec.name, calls)
+    return parse_page(reply.data, reply.headers, session.client.spec.name, calls)
 
 
-def planned_fetch(
-    client: ConnectionClient, stream: str, index: str, operation: str | int
-) -> DryRunHalt:
+def planned_fetch(session: Session, stream: str, index: str, operation: str | int) -> DryRunHalt:
     """What a dry run reports for a page it does not fetch: the GET as it would be sent."""
     path, params, _ = page_request(stream, index, operation)
+    client = session.client
     return DryRunHalt(client.spec.name, client.describe("GET", path, params))
 
 

@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         Pack.load(REPO), Config(env=env), sleep=lambda s: time.sleep(min(s, 0.05))
     ) as engine:
         results = Ingest(
-            engine.client("netskope_v2"),
+            engine.session("netskope.dataexport.ingest"),
             IngestOptions(
                 streams=spec["streams"],
                 state_dir=Path(spec["state_dir"]),

@@ -427,7 +427,7 @@ def in_process_run(
         return FaultySink(JsonLinesSink(trial.out, stream), rng, sink_rate, injected)
 
     job = Ingest(
-        tenant.engine.client("netskope_v2"),
+        tenant.engine.session("netskope.dataexport.ingest"),
         IngestOptions(
             streams=list(trial.streams),
             state_dir=trial.state_dir,

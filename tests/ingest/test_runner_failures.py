@@ -56,7 +56,7 @@ def run(
     engine = make_engine(transport_for(router), "netskope_v2", max_attempts=1)
     waits = Waits()
     job = Ingest(
-        engine.client("netskope_v2"),
+        engine.session("netskope.dataexport.ingest"),
         IngestOptions(
             streams=["events/page"],
             state_dir=tmp_path / "state",

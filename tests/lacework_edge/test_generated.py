@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tools import lacework_edge_convert as convert
-from tools.lacework_edge_seed import read_seed
+from tools.lacework_edge import convert
+from tools.lacework_edge.seed import read_seed
 
 SEED_ABSENT = not convert.SEED.is_file()
 needs_seed = pytest.mark.skipif(
@@ -25,7 +25,7 @@ ACTIONS: dict[str, Any] = COMMITTED["actions"]
 def test_committed_declarations_match_the_converter() -> None:
     produced = convert.render(convert.convert())
     committed = (REPO / "schemas/lacework_edge/operations.json").read_text("utf-8")
-    assert produced == committed, "run `python -m tools.lacework_edge_convert` and commit"
+    assert produced == committed, "run `python -m tools.lacework_edge.convert` and commit"
 
 
 @needs_seed

@@ -10,7 +10,6 @@ import pytest
 import respx
 
 from soarpack import errors
-from soarpack.metaaccess.devices import STATUS_CHANGED_PATH
 from soarpack.pack import Pack
 from tests.conftest import BASE_URL, CANARY, EngineFactory, Sleeps, transport_for
 from tests.metaaccess.helpers import (
@@ -50,9 +49,10 @@ def test_given_inputs_are_sent(make_engine: EngineFactory, router: respx.Router)
     assert body_of(route.calls.last.request) == {"age": 0, "verbose": 1, "page": 3, "limit": 50}
 
 
-def test_the_declared_path_is_the_one_the_module_uses(pack: Pack) -> None:
+def test_the_declared_path_is_the_documented_one(pack: Pack) -> None:
+    # The only place the pack names it: the handler and the probe send the declared request.
     declared = pack.action(ACTION).http
-    assert declared is not None and declared.path == STATUS_CHANGED_PATH == PATH
+    assert declared is not None and declared.path == PATH
     assert declared.method == "POST" and declared.sent_by_handler
 
 
@@ -354,3 +354,38 @@ def test_devices_of_the_wrong_shape_are_malformed(
     )
     with pytest.raises(errors.MalformedResponseError, match="device_id"):
         invoke(make_engine, router, {})
+
+
+# -- the connection probe (the manifest's connections.metaaccess.probe) -----------
+
+
+def test_the_connection_test_sends_one_device_of_page_one(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    route = router.post(PATH).respond(200, json=EXAMPLE_SHORT)
+    result = make_engine(transport_for(router), "metaaccess").invoke(
+        "metaaccess.connection.test", {}
+    )
+    # Exactly the probe's inputs: no defaults (age) added, one request, no paging.
+    assert body_of(route.calls.last.request) == {"verbose": 0, "page": 1, "limit": 1}
+    assert route.call_count == 1
+    assert set(result.data) == {"ok", "base_url", "latency_ms"} and result.data["ok"] is True
+
+
+def test_the_connection_test_counts_a_413_as_authenticated(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    router.post(PATH).respond(413, json={"message": "The requested page number is too large"})
+    result = make_engine(transport_for(router), "metaaccess").invoke(
+        "metaaccess.connection.test", {}
+    )
+    assert result.data["ok"] is True and [c.status for c in result.calls] == [413]
+
+
+def test_the_connection_test_raises_any_other_refusal(
+    make_engine: EngineFactory, router: respx.Router
+) -> None:
+    router.post(PATH).respond(406, json={"message": "limit out of range"})
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        make_engine(transport_for(router), "metaaccess").invoke("metaaccess.connection.test", {})
+    assert caught.value.status == 406

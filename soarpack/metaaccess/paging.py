@@ -1,4 +1,4 @@
-"""MetaAccess `devices/status_changed`: numbered pages whose end is a 413.
+"""How MetaAccess pages `devices/status_changed`: numbered pages whose end is a 413.
 
 MetaAccess pages devices by number (`page`, `limit` up to 50) and says where they end
 only by refusing a page beyond the last one with 413 ("the requested page number is
@@ -7,21 +7,23 @@ an error; every other failure is raised as the client mapped it.
 
 Each page holds two lists, monitored and deleted devices, kept apart. `max_devices`
 counts both; a page that would pass it is cut, monitored devices first.
+
+Pages are the action's declared request (manifest.yaml) with `page` set; the handler
+(actions/metaaccess/devices.py) shapes the crawl into the action's output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from soarpack import errors
 from soarpack.http import errormap
 
 if TYPE_CHECKING:
-    from soarpack.engine import Session
+    from soarpack.session import Session
 
-STATUS_CHANGED_PATH = "/o/api/v3/devices/status_changed"
 BEYOND_LAST_PAGE = 413
 LISTS = ("monitored_devices", "deleted_devices")
 
@@ -79,57 +81,45 @@ def fetch_page(session: Session, inputs: Mapping[str, Any], number: int) -> Page
     return read_page(session, reply.data, reply.status)
 
 
-def status_changed(session: Session, inputs: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass
+class Crawl:
+    """The devices of the pages read, and where the crawl stopped."""
+
+    first_page: int
+    monitored: list[Device] = field(default_factory=list)
+    deleted: list[Device] = field(default_factory=list)
+    last_page: int | None = None
+    pages: int = 0
+    end_reached: bool = False
+    beyond_last_page: bool = False
+    truncated: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.monitored) + len(self.deleted)
+
+
+def crawl(session: Session, inputs: Mapping[str, Any]) -> Crawl:
     """One page, or with `all_pages` every page from `page` on, until the 413 or max_devices."""
-    first = int(inputs["page"])
+    found = Crawl(int(inputs["page"]))
     all_pages = bool(inputs.get("all_pages"))
     cap = int(inputs["max_devices"]) if all_pages else int(inputs["limit"])
-    monitored: list[Device] = []
-    deleted: list[Device] = []
-    number, pages, last = first, 0, None
-    end_reached = beyond_last_page = truncated = False
+    number = found.first_page
     while True:
         page = fetch_page(session, inputs, number)
         if page is None or page.size == 0:
             # A 413 says this page is past the last; an empty page has nothing after it.
-            end_reached = True
-            beyond_last_page = page is None and number == first
-            break
-        pages, last = pages + 1, number
-        kept = page.first(cap - len(monitored) - len(deleted))
-        monitored += kept.monitored
-        deleted += kept.deleted
-        if len(monitored) + len(deleted) >= cap:
+            found.end_reached = True
+            found.beyond_last_page = page is None and number == found.first_page
+            return found
+        found.pages, found.last_page = found.pages + 1, number
+        kept = page.first(cap - found.count)
+        found.monitored += kept.monitored
+        found.deleted += kept.deleted
+        if found.count >= cap:
             # A full single page, or max_devices reached: more devices may exist.
-            truncated = True
-            break
+            found.truncated = True
+            return found
         if not all_pages:
-            break
+            return found
         number += 1
-    return {
-        "monitored_devices": monitored,
-        "deleted_devices": deleted,
-        "count": len(monitored) + len(deleted),
-        "monitored_count": len(monitored),
-        "deleted_count": len(deleted),
-        "paging": {
-            "first_page": first,
-            "last_page": last,
-            "pages": pages,
-            "end_reached": end_reached,
-            "beyond_last_page": beyond_last_page,
-            "truncated": truncated,
-        },
-    }
-
-
-def probe(session: Session) -> None:
-    """The cheapest authenticated call: one device of page 1. A 413 would still prove the
-    token was accepted, so it counts as success."""
-    try:
-        session.request(
-            "POST", STATUS_CHANGED_PATH, json_body={"page": 1, "limit": 1, "verbose": 0}
-        )
-    except errors.InvalidRequestError as error:
-        if error.status != BEYOND_LAST_PAGE:
-            raise
