@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState
-from soarpack.sandbox.lacework_edge_spec import load_operations
-from soarpack.sandbox.metaaccess import STATUS_CHANGED_PATH, TOKEN_PATH
+from soarpack.sandbox.lacework_edge.spec import load_operations
+from soarpack.sandbox.metaaccess.app import STATUS_CHANGED_PATH, TOKEN_PATH
 from tests.conftest import CANARY, EngineFactory
 from tests.test_conformance import PACK, SANDBOX_APPS, _client_status_precondition
 

@@ -7,14 +7,10 @@ import re
 from collections import Counter
 from typing import Any
 
-from soarpack.sandbox.data import (
-    ALERT_TYPES,
-    CLIENT_CODE_MAPPINGS,
-    DAY,
-    generate_alerts,
-    generate_clients,
-)
-from soarpack.sandbox.query import field_values
+from soarpack.sandbox.netskope.alerts import ALERT_TYPES, generate_alerts
+from soarpack.sandbox.netskope.clients import CLIENT_CODE_MAPPINGS, generate_clients
+from soarpack.sandbox.netskope.query import field_values
+from soarpack.sandbox.netskope.seeded import DAY
 from tests.sandbox.sandbox_helpers import NOW
 
 CLIENT_KEYS = {"_id", "client_install_time", "device_id", "host_info", "last_event", "users"}

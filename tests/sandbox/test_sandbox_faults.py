@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from soarpack.sandbox import SandboxState
-from soarpack.sandbox.echo import echoed_forms
-from soarpack.sandbox.faults import FaultSwitches
+from soarpack.sandbox.shared.echo import echoed_forms
+from soarpack.sandbox.shared.faults import FaultSwitches
 from tests.sandbox.sandbox_helpers import TOKEN, call, data
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from soarpack.sandbox import create_lacework_edge_app, start_server
-from soarpack.sandbox.lacework_edge_auth import auth_headers, issue_jwt
+from soarpack.sandbox.lacework_edge.auth import auth_headers, issue_jwt
 from tests.sandbox.test_sandbox_lacework_edge_helpers import (
     API_KEY,
     START,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from soarpack.sandbox.lacework_edge_auth import auth_headers
-from soarpack.sandbox.lacework_edge_spec import Operation, load_operations
+from soarpack.sandbox.lacework_edge.auth import auth_headers
+from soarpack.sandbox.lacework_edge.spec import Operation, load_operations
 from tests.sandbox.test_sandbox_lacework_edge_helpers import API_KEY, Edge, edge, ok
 
 __all__ = ["edge"]

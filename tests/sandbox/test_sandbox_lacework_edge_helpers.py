@@ -15,9 +15,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from soarpack.sandbox import InProcessTransport, SandboxState, create_lacework_edge_app
-from soarpack.sandbox.lacework_edge_auth import auth_headers
-from soarpack.sandbox.lacework_edge_spec import Operation, load_operations
-from soarpack.sandbox.lacework_edge_store import FakeClock, LaceworkEdgeTenant
+from soarpack.sandbox.lacework_edge.auth import auth_headers
+from soarpack.sandbox.lacework_edge.spec import Operation, load_operations
+from soarpack.sandbox.lacework_edge.store import FakeClock, LaceworkEdgeTenant
 
 BASE_URL = "http://sandbox.test"
 API_KEY = "lw-api-key-0123456789"

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from soarpack.sandbox import InProcessTransport, create_lacework_edge_app
-from soarpack.sandbox.lacework_edge_auth import auth_headers
+from soarpack.sandbox.lacework_edge.auth import auth_headers
 from tests.sandbox.test_sandbox_lacework_edge_helpers import (
     API_KEY,
     BASE_URL,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_data import ID_FIELDS
-from soarpack.sandbox.lacework_edge_records import record_schema
+from soarpack.sandbox.lacework_edge.data import ID_FIELDS
+from soarpack.sandbox.lacework_edge.records import record_schema
 from tests.sandbox.test_sandbox_lacework_edge_helpers import (
     START,
     Edge,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_spec import enum_codes
+from soarpack.sandbox.lacework_edge.spec import enum_codes
 from tests.sandbox.test_sandbox_lacework_edge_helpers import START, Edge, edge, message, ok
 
 __all__ = ["edge"]

@@ -17,8 +17,8 @@ from soarpack.sandbox import (
     create_metaaccess_app,
     create_sandbox_app,
 )
-from soarpack.sandbox.metaaccess import STATUS_CHANGED_PATH, TOKEN_PATH
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.metaaccess.app import STATUS_CHANGED_PATH, TOKEN_PATH
+from soarpack.sandbox.metaaccess.state import METAACCESS_CLIENT_ID
 from tests.sandbox.sandbox_helpers import BASE_URL, NOW, TOKEN
 
 SECRET = "sandbox-client-secret-42"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from soarpack.sandbox.query import QueryError, compile_query
+from soarpack.sandbox.netskope.query import QueryError, compile_query
 
 HOST_A: dict[str, Any] = {
     "_id": "a",

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from soarpack.sandbox import SandboxState, create_netskope_app, start_server
-from soarpack.sandbox.clientstatus import CSV_FIELDS, RETENTION_SECONDS
-from soarpack.sandbox.events import record_kind, record_position
+from soarpack.sandbox.netskope.clientstatus import CSV_FIELDS, RETENTION_SECONDS
+from soarpack.sandbox.netskope.events import record_kind, record_position
 from tests.sandbox.sandbox_helpers import NOW, V2_HEADERS, export, overlapped, page, v2_error
 
 ITERATOR = "/api/v2/dataexport/iterator"

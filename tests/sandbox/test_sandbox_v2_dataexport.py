@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app
-from soarpack.sandbox.events import STREAM_KINDS, WINDOW_SECONDS, record_kind
-from soarpack.sandbox.iterators import wait_time
+from soarpack.sandbox.netskope.events import STREAM_KINDS, WINDOW_SECONDS, record_kind
+from soarpack.sandbox.netskope.iterators import wait_time
 from tests.sandbox.sandbox_helpers import (
     BASE_URL,
     NOW,

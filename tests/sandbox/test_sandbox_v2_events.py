@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app
-from soarpack.sandbox.events import (
+from soarpack.sandbox.netskope.events import (
     CLIENTSTATUS_KIND,
     STREAM_KINDS,
     WINDOW_SECONDS,

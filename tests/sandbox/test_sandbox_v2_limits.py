@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from soarpack.sandbox import SandboxState
-from soarpack.sandbox.ratelimit import SlidingWindowLimiter
+from soarpack.sandbox.shared.ratelimit import SlidingWindowLimiter
 from tests.sandbox.sandbox_helpers import TOKEN, V2_TOKEN, export, overlapped, page, v2_error
 
 PAGE = "/api/v2/events/dataexport/events/page"

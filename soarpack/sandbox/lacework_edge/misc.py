@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from soarpack.sandbox.lacework_edge_records import (
+from soarpack.sandbox.lacework_edge.records import (
     generic_create,
     new_record,
     update_record,
 )
-from soarpack.sandbox.lacework_edge_spec import skeleton
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, Record
+from soarpack.sandbox.lacework_edge.spec import skeleton
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, Record
 
 __all__ = ["MISC_HANDLERS"]
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_faults import EdgeFaults
-from soarpack.sandbox.lacework_edge_spec import Operation
+from soarpack.sandbox.lacework_edge.faults import EdgeFaults
+from soarpack.sandbox.lacework_edge.spec import Operation
 
 __all__ = ["Call", "EdgeError", "FakeClock", "LaceworkEdgeTenant", "Record", "Store"]
 

@@ -10,7 +10,7 @@ Steps, in order, and why in that order:
    refusal is answered after any queued fault, as v1 answers faults first.
 4. The in-flight guard for the resource the request touches: 409 if another request
    for it is still being answered. A refused request leaves queued faults queued.
-5. A queued fault (`faults.py`), taken only now: a `delay` lingers while holding the
+5. A queued fault (`shared/faults.py`), taken only now: a `delay` lingers while holding the
    guard, which is how tests overlap two requests; a forced answer moves nothing.
 6. The handler: the only step that may move a cursor.
 
@@ -28,9 +28,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from soarpack.sandbox.faults import Fault, apply_fault
-from soarpack.sandbox.requestlog import logged, new_entry
-from soarpack.sandbox.state import REDACTED, SandboxState
+from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.shared.faults import Fault, apply_fault
+from soarpack.sandbox.shared.requestlog import REDACTED, logged, new_entry
 
 __all__ = ["TOKEN_HEADER", "V2_AUTH_ERROR_MESSAGE", "Plan", "Planner", "v2_endpoint", "v2_error"]
 
@@ -58,7 +58,9 @@ def v2_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": 0, "message": message}, status_code=status)
 
 
-def v2_endpoint(state: SandboxState, planner: Planner) -> Callable[[Request], Awaitable[Response]]:
+def v2_endpoint(
+    state: NetskopeTenant, planner: Planner
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         token = request.headers.get(TOKEN_HEADER)
         # Presence only: the header's value is never written down.
@@ -70,7 +72,7 @@ def v2_endpoint(state: SandboxState, planner: Planner) -> Callable[[Request], Aw
 
 
 async def _answer(
-    state: SandboxState,
+    state: NetskopeTenant,
     planner: Planner,
     request: Request,
     token: str | None,
@@ -95,14 +97,14 @@ async def _answer(
     return response
 
 
-def _authentic(state: SandboxState, token: str | None) -> bool:
+def _authentic(state: NetskopeTenant, token: str | None) -> bool:
     expected = state.api_v2_token
     if not token or not expected:
         return False  # an empty token must never match an empty configured one
     return hmac.compare_digest(token.encode(), expected.encode())
 
 
-async def _guarded(state: SandboxState, plan: Plan | Response, entry: dict[str, Any]) -> Response:
+async def _guarded(state: NetskopeTenant, plan: Plan | Response, entry: dict[str, Any]) -> Response:
     if isinstance(plan, Response):
         forced = await _take_fault(state, entry)
         return forced if forced is not None else plan
@@ -116,7 +118,7 @@ async def _guarded(state: SandboxState, plan: Plan | Response, entry: dict[str, 
             state.in_flight.release(plan.guard)
 
 
-async def _take_fault(state: SandboxState, entry: dict[str, Any]) -> Response | None:
+async def _take_fault(state: NetskopeTenant, entry: dict[str, Any]) -> Response | None:
     fault: Fault | None = state.faults.take()
     if fault is None:
         return None

@@ -5,7 +5,7 @@
     GET|POST        /_sandbox/events     REST v2 record counts per stream; append
                                          {"kind": "events/page" | ... | "clientstatus", "count": N}
 
-They answer loopback callers only; the server binds loopback anyway (`server.py`).
+They answer loopback callers only; the server binds loopback anyway (`shared/server.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from soarpack.sandbox.events import CLIENTSTATUS_KIND
-from soarpack.sandbox.state import SandboxState
+from soarpack.sandbox.netskope.events import CLIENTSTATUS_KIND
+from soarpack.sandbox.netskope.tenant import NetskopeTenant
 
 __all__ = ["admin_routes"]
 
@@ -42,7 +42,7 @@ def _not_found() -> Response:
     return JSONResponse({"status": "error", "error": "not found"}, status_code=404)
 
 
-def _admin_faults(state: SandboxState) -> Endpoint:
+def _admin_faults(state: NetskopeTenant) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if not _from_loopback(request):
             return _not_found()
@@ -62,7 +62,7 @@ def _admin_faults(state: SandboxState) -> Endpoint:
     return endpoint
 
 
-def _admin_requests(state: SandboxState) -> Endpoint:
+def _admin_requests(state: NetskopeTenant) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if not _from_loopback(request):
             return _not_found()
@@ -73,13 +73,13 @@ def _admin_requests(state: SandboxState) -> Endpoint:
     return endpoint
 
 
-def _stream_count(state: SandboxState, kind: str) -> int:
+def _stream_count(state: NetskopeTenant, kind: str) -> int:
     if kind == CLIENTSTATUS_KIND:
         return state.clientstatus.events.count
     return state.streams[kind].count
 
 
-def _admin_events(state: SandboxState) -> Endpoint:
+def _admin_events(state: NetskopeTenant) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if not _from_loopback(request):
             return _not_found()
@@ -100,7 +100,7 @@ def _admin_events(state: SandboxState) -> Endpoint:
     return endpoint
 
 
-def admin_routes(state: SandboxState) -> list[Route]:
+def admin_routes(state: NetskopeTenant) -> list[Route]:
     return [
         Route("/_sandbox/faults", _admin_faults(state), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/requests", _admin_requests(state), methods=["GET", "DELETE"]),

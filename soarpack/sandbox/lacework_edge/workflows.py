@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_records import generic_create, new_record, update_record
-from soarpack.sandbox.lacework_edge_spec import enum_codes
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, LaceworkEdgeTenant, Record
+from soarpack.sandbox.lacework_edge.records import generic_create, new_record, update_record
+from soarpack.sandbox.lacework_edge.spec import enum_codes
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, LaceworkEdgeTenant, Record
 
 __all__ = [
     "DEFAULT_ANSWERS",

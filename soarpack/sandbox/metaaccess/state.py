@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from soarpack.sandbox.faults import FaultSwitches
-from soarpack.sandbox.metaaccess_data import MetaAccessDevice, generate_devices
-from soarpack.sandbox.ratelimit import RateDecision, SlidingWindowLimiter
+from soarpack.sandbox.metaaccess.data import MetaAccessDevice, generate_devices
+from soarpack.sandbox.shared.faults import FaultSwitches
+from soarpack.sandbox.shared.ratelimit import RateDecision, SlidingWindowLimiter
 
 __all__ = ["METAACCESS_CLIENT_ID", "MetaAccessState"]
 

@@ -9,10 +9,10 @@ app, so it can be mounted under any prefix.
 
 Every request, in this order:
 
-1. is logged (`requestlog.py`): method, path, query, headers with the auth header's
+1. is logged (`shared/requestlog.py`): method, path, query, headers with the auth header's
    value masked, JSON body with secrets masked, the action, the fault and the status;
-2. takes the next queued fault that applies (`tenant.faults`, `lacework_edge_faults.py`);
-3. is authenticated (`lacework_edge_auth.py`): 401 without a valid JWT;
+2. takes the next queued fault that applies (`tenant.faults`, `faults.py`);
+3. is authenticated (`auth.py`): 401 without a valid JWT;
 4. is refused with 403 if it writes and `tenant.read_only` is set;
 5. is validated against the operation's input schema (path parameters aside; query
    values coerced to the schema's types; each field where the operation puts it): 400
@@ -32,7 +32,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
@@ -41,25 +41,38 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from soarpack.sandbox.lacework_edge_alerts import ALERT_HANDLERS
-from soarpack.sandbox.lacework_edge_auth import AUTH_HANDLERS, credential, verify_jwt
-from soarpack.sandbox.lacework_edge_data import seed_tenant
-from soarpack.sandbox.lacework_edge_faults import apply_edge_fault
-from soarpack.sandbox.lacework_edge_misc import MISC_HANDLERS
-from soarpack.sandbox.lacework_edge_people import PEOPLE_HANDLERS
-from soarpack.sandbox.lacework_edge_records import (
+from soarpack.sandbox.lacework_edge.alerts import ALERT_HANDLERS
+from soarpack.sandbox.lacework_edge.auth import AUTH_HANDLERS, credential, verify_jwt
+from soarpack.sandbox.lacework_edge.data import seed_tenant
+from soarpack.sandbox.lacework_edge.faults import apply_edge_fault
+from soarpack.sandbox.lacework_edge.misc import MISC_HANDLERS
+from soarpack.sandbox.lacework_edge.people import PEOPLE_HANDLERS
+from soarpack.sandbox.lacework_edge.records import (
     generic_create,
     generic_get,
     generic_query,
     generic_update,
 )
-from soarpack.sandbox.lacework_edge_spec import Operation, load_operations, path_params
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, LaceworkEdgeTenant, Record
-from soarpack.sandbox.lacework_edge_workflows import WORKFLOW_HANDLERS
-from soarpack.sandbox.requestlog import logged, new_entry
-from soarpack.sandbox.state import REDACTED, SandboxState
+from soarpack.sandbox.lacework_edge.spec import Operation, load_operations, path_params
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, LaceworkEdgeTenant, Record
+from soarpack.sandbox.lacework_edge.workflows import WORKFLOW_HANDLERS
+from soarpack.sandbox.shared.requestlog import REDACTED, Recorder, logged, new_entry
 
-__all__ = ["HANDLERS", "create_lacework_edge_app", "handler_for"]
+__all__ = ["HANDLERS", "LaceworkEdgeHost", "create_lacework_edge_app", "handler_for"]
+
+
+class LaceworkEdgeHost(Recorder, Protocol):
+    """What the app serves: the tenant, beside the request log and the sandbox's `token`
+    and `seed` that the tenant's `api_key` and `seed` default to (`SandboxState` is one)."""
+
+    lacework_edge: LaceworkEdgeTenant
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def seed(self) -> int: ...
+
 
 Handler = Callable[[Call], Record]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -218,7 +231,7 @@ async def _answer(
         return _error(exc.status, exc.message)
 
 
-def _endpoint(state: SandboxState, op: Operation, names: tuple[str, ...]) -> Endpoint:
+def _endpoint(state: LaceworkEdgeHost, op: Operation, names: tuple[str, ...]) -> Endpoint:
     tenant = state.lacework_edge
 
     async def endpoint(request: Request) -> Response:
@@ -237,7 +250,7 @@ def _specificity(path: str) -> tuple[int, ...]:
     return tuple(1 if "{" in part else 0 for part in path.strip("/").split("/"))
 
 
-def _routes(state: SandboxState) -> list[Route]:
+def _routes(state: LaceworkEdgeHost) -> list[Route]:
     tenant = state.lacework_edge
     operations = load_operations()
     unknown = [
@@ -270,7 +283,7 @@ def _routes(state: SandboxState) -> list[Route]:
     ]
 
 
-def _not_routed(state: SandboxState) -> Callable[[Request, Exception], Awaitable[Response]]:
+def _not_routed(state: LaceworkEdgeHost) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
@@ -329,7 +342,7 @@ def _admin_routes(tenant: LaceworkEdgeTenant) -> list[Route]:
     ]
 
 
-def create_lacework_edge_app(state: SandboxState) -> Starlette:
+def create_lacework_edge_app(state: LaceworkEdgeHost) -> Starlette:
     """An ASGI app serving `state.lacework_edge` as a Lacework Edge tenant (see above)."""
     tenant = state.lacework_edge
     tenant.adopt(seed=state.seed, api_key=state.token, seeder=seed_tenant)

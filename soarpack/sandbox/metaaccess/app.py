@@ -7,8 +7,8 @@ It answers the way the vendor documents, quirks included: the token is read from
 `access_token` query parameter only (a token in a header or the body does not count),
 a `limit` above 50 is a 406, a page beyond the last one a 413, and each token may make
 10 requests a minute (429 with Retry-After beyond). The account lives in
-`SandboxState.metaaccess` (`metaaccess_state.py`): credentials, issued tokens, the
-limiter and its clock, queued faults and the seeded devices (`metaaccess_data.py`).
+`SandboxState.metaaccess` (`state.py`): credentials, issued tokens, the
+limiter and its clock, queued faults and the seeded devices (`data.py`).
 Every request is logged in the sandbox's request log with tokens and secrets masked.
 
 Answers:
@@ -28,21 +28,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from soarpack.sandbox.bodies import read_params
-from soarpack.sandbox.faults import apply_fault
-from soarpack.sandbox.metaaccess_data import render
-from soarpack.sandbox.metaaccess_state import MetaAccessState
-from soarpack.sandbox.requestlog import logged, new_entry
-from soarpack.sandbox.state import REDACTED, SandboxState
+from soarpack.sandbox.metaaccess.data import render
+from soarpack.sandbox.metaaccess.state import MetaAccessState
+from soarpack.sandbox.shared.bodies import read_params
+from soarpack.sandbox.shared.faults import apply_fault
+from soarpack.sandbox.shared.requestlog import REDACTED, Recorder, logged, new_entry
 
-__all__ = ["STATUS_CHANGED_PATH", "TOKEN_PATH", "create_metaaccess_app"]
+__all__ = ["STATUS_CHANGED_PATH", "TOKEN_PATH", "MetaAccessHost", "create_metaaccess_app"]
 
 TOKEN_PATH = "/o/oauth/token"
 STATUS_CHANGED_PATH = "/o/api/v3/devices/status_changed"
@@ -52,6 +51,12 @@ DEFAULTS = {"age": MAX_AGE, "verbose": 0, "page": 1, "limit": 20}
 _MASKED_KEYS = frozenset({"access_token", "client_secret"})
 
 Answer = Callable[[MetaAccessState, dict[str, Any], dict[str, Any]], Response]
+
+
+class MetaAccessHost(Recorder, Protocol):
+    """What the app serves: the account, beside the request log (`SandboxState` is one)."""
+
+    metaaccess: MetaAccessState
 
 
 class _Refused(Exception):
@@ -64,7 +69,7 @@ def _masked(params: dict[str, Any]) -> dict[str, Any]:
     return {k: REDACTED if k in _MASKED_KEYS else v for k, v in params.items()}
 
 
-def _endpoint(state: SandboxState, answer: Answer) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(state: MetaAccessHost, answer: Answer) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         query = dict(request.query_params)
         body, body_error = await read_params(request)
@@ -75,7 +80,7 @@ def _endpoint(state: SandboxState, answer: Answer) -> Callable[[Request], Awaita
 
 
 async def _respond(
-    state: SandboxState,
+    state: MetaAccessHost,
     answer: Answer,
     entry: dict[str, Any],
     query: dict[str, Any],
@@ -184,10 +189,10 @@ def _status_changed(
     )
 
 
-def create_metaaccess_app(state: SandboxState) -> Starlette:
+def create_metaaccess_app(state: MetaAccessHost) -> Starlette:
     """An ASGI app serving `state.metaaccess` as a MetaAccess account.
 
-    The loopback sandbox mounts it under /metaaccess beside Netskope (`apps.py`).
+    The loopback sandbox mounts it under /metaaccess beside Netskope (`soarpack/sandbox/apps.py`).
     """
     routes = [
         Route(TOKEN_PATH, _endpoint(state, _token), methods=["POST"]),

@@ -17,7 +17,7 @@ import random
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from soarpack.sandbox.data import Record
+from soarpack.sandbox.netskope.seeded import Record
 
 # fmt: off
 DATAEXPORT_EVENT_TYPES = (

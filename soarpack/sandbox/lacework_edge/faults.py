@@ -26,7 +26,7 @@ import httpx
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from soarpack.sandbox.faults import Fault, FaultLook, apply_fault, validate_fault
+from soarpack.sandbox.shared.faults import Fault, FaultLook, apply_fault, validate_fault
 
 __all__ = ["ConnectionDropped", "DroppedConnection", "EdgeFaults", "apply_edge_fault"]
 

@@ -30,15 +30,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from soarpack.sandbox.clientstatus import (
+from soarpack.sandbox.netskope.clientstatus import (
     RETENTION_SECONDS,
     ClientStatusIterator,
     IteratorExists,
 )
-from soarpack.sandbox.events import CLIENTSTATUS_KIND
-from soarpack.sandbox.iterators import parse_operation, plan_page, wait_time
-from soarpack.sandbox.state import SandboxState
-from soarpack.sandbox.v2_http import Plan, Planner, v2_endpoint, v2_error
+from soarpack.sandbox.netskope.events import CLIENTSTATUS_KIND
+from soarpack.sandbox.netskope.iterators import parse_operation, plan_page, wait_time
+from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.netskope.v2_http import Plan, Planner, v2_endpoint, v2_error
 
 __all__ = ["clientstatus_routes"]
 
@@ -64,7 +64,7 @@ def _described(iterator: ClientStatusIterator, status: str) -> Response:
     return JSONResponse(body)
 
 
-def _manage_planner(state: SandboxState) -> Planner:
+def _manage_planner(state: NetskopeTenant) -> Planner:
     def plan(request: Request) -> Plan | Response:
         index = request.path_params["index"]
         if request.method == "GET":
@@ -82,7 +82,7 @@ def _manage_planner(state: SandboxState) -> Planner:
     return plan
 
 
-def _create(state: SandboxState, index: str) -> Response:
+def _create(state: NetskopeTenant, index: str) -> Response:
     try:
         iterator = state.clientstatus.create(index, state.clientstatus_ready_after)
     except IteratorExists as exc:
@@ -94,20 +94,20 @@ def _create(state: SandboxState, index: str) -> Response:
     return _described(iterator, "ready" if iterator.ready else "creating")
 
 
-def _status(state: SandboxState, index: str) -> Response:
+def _status(state: NetskopeTenant, index: str) -> Response:
     iterator = state.clientstatus.find(index)
     if iterator is None:
         return _unknown(index)
     return _described(iterator, iterator.poll())
 
 
-def _delete(state: SandboxState, index: str) -> Response:
+def _delete(state: NetskopeTenant, index: str) -> Response:
     if not state.clientstatus.delete(index):
         return _unknown(index)
     return JSONResponse({"ok": 1, "index": index, "status": "deleted"})
 
 
-def _fetch_planner(state: SandboxState) -> Planner:
+def _fetch_planner(state: NetskopeTenant) -> Planner:
     def plan(request: Request) -> Plan | Response:
         index = request.path_params["index"]
         if state.clientstatus.find(index) is None:
@@ -127,7 +127,7 @@ def _fetch_planner(state: SandboxState) -> Planner:
     return plan
 
 
-def _fetch(state: SandboxState, index: str, resend: bool) -> Response:
+def _fetch(state: NetskopeTenant, index: str, resend: bool) -> Response:
     iterator = state.clientstatus.find(index)
     if iterator is None:  # deleted while this request waited (a delay fault)
         return _unknown(index)
@@ -156,7 +156,7 @@ def _fetch(state: SandboxState, index: str, resend: bool) -> Response:
     )
 
 
-def clientstatus_routes(state: SandboxState) -> list[Route]:
+def clientstatus_routes(state: NetskopeTenant) -> list[Route]:
     """The Client Status iterator routes for `state`."""
     return [
         Route(

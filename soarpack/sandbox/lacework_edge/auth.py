@@ -29,8 +29,8 @@ from typing import Any
 
 from starlette.datastructures import Headers
 
-from soarpack.sandbox.lacework_edge_spec import enum_codes, load_operations, skeleton
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, LaceworkEdgeTenant, Record
+from soarpack.sandbox.lacework_edge.spec import enum_codes, load_operations, skeleton
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, LaceworkEdgeTenant, Record
 
 __all__ = ["AUTH_HANDLERS", "auth_headers", "credential", "issue_jwt", "verify_jwt"]
 

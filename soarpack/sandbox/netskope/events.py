@@ -28,14 +28,14 @@ import random
 import threading
 from collections.abc import Sequence
 
-from soarpack.sandbox.data import DAY, Record
-from soarpack.sandbox.event_records import (
+from soarpack.sandbox.netskope.event_records import (
     DATAEXPORT_ALERT_TYPES,
     DATAEXPORT_EVENT_TYPES,
     Person,
     make_record,
     people_from_clients,
 )
+from soarpack.sandbox.netskope.seeded import DAY, Record
 
 __all__ = [
     "CLIENTSTATUS_KIND",

@@ -25,10 +25,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from soarpack.sandbox.data import DAY, Record
-from soarpack.sandbox.event_records import Person, people_from_clients
-from soarpack.sandbox.events import CLIENTSTATUS_KIND, record_id
-from soarpack.sandbox.iterators import Cursor
+from soarpack.sandbox.netskope.event_records import Person, people_from_clients
+from soarpack.sandbox.netskope.events import CLIENTSTATUS_KIND, record_id
+from soarpack.sandbox.netskope.iterators import Cursor
+from soarpack.sandbox.netskope.seeded import DAY, Record
 
 __all__ = [
     "CSV_FIELDS",

@@ -5,7 +5,7 @@ query, JSON body or form body; the body wins), bad input comes back as HTTP 200 
 `"status": "error"`, and a bad token is a 403 (or, with `auth_failure_status=200`,
 another error-in-a-200). `create_netskope_app` also mounts the REST v2 endpoints and
 the `/_sandbox/` admin endpoints (`admin.py`); the app is only ever served on loopback
-(see `server.py`).
+(see `shared/server.py`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from soarpack.sandbox.admin import admin_routes
-from soarpack.sandbox.bodies import content_type, read_params
-from soarpack.sandbox.clientstatus_api import clientstatus_routes
-from soarpack.sandbox.data import ALERT_TYPES, Record
-from soarpack.sandbox.faults import apply_fault
-from soarpack.sandbox.netskope_v2 import dataexport_routes
-from soarpack.sandbox.query import Predicate, QueryError, compile_query, field_values
-from soarpack.sandbox.requestlog import logged, new_entry
-from soarpack.sandbox.state import SandboxState
+from soarpack.sandbox.netskope.admin import admin_routes
+from soarpack.sandbox.netskope.alerts import ALERT_TYPES
+from soarpack.sandbox.netskope.clientstatus_api import clientstatus_routes
+from soarpack.sandbox.netskope.dataexport import dataexport_routes
+from soarpack.sandbox.netskope.query import Predicate, QueryError, compile_query, field_values
+from soarpack.sandbox.netskope.seeded import Record
+from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.shared.bodies import content_type, read_params
+from soarpack.sandbox.shared.faults import apply_fault
+from soarpack.sandbox.shared.requestlog import logged, new_entry
 
 __all__ = ["AUTH_ERROR_MESSAGE", "create_netskope_app"]
 
@@ -175,21 +176,21 @@ def _alert_filters(params: Params, now: int) -> list[Predicate]:
 # --- vendor endpoints ---------------------------------------------------------------
 
 
-def _clients(state: SandboxState, params: Params) -> list[Record]:
+def _clients(state: NetskopeTenant, params: Params) -> list[Record]:
     matches = _query_filter(params)
     found = [client for client in state.clients if matches(client)]
     found.sort(key=lambda record: str(record.get("_id")))
     return _page(params, found, CLIENTS_MAX_LIMIT)
 
 
-def _alerts(state: SandboxState, params: Params) -> list[Record]:
+def _alerts(state: NetskopeTenant, params: Params) -> list[Record]:
     filters = [*_alert_filters(params, state.clock), _alert_type_filter(params)]
     found = [alert for alert in state.alerts if all(test(alert) for test in filters)]
     found.sort(key=lambda record: (-_epoch(record, "timestamp"), str(record.get("_id"))))
     return _page(params, found, ALERTS_MAX_LIMIT)
 
 
-def _report(state: SandboxState, params: Params) -> list[Record]:
+def _report(state: NetskopeTenant, params: Params) -> list[Record]:
     kind = params.text("type")
     kinds = ("alert", *EVENT_REPORT_TYPES)
     if kind is None or kind.lower() not in kinds:
@@ -221,7 +222,7 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
     return (1, 0.0, str(value))
 
 
-Handler = Callable[[SandboxState, Params], list[Record]]
+Handler = Callable[[NetskopeTenant, Params], list[Record]]
 
 
 async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
@@ -232,7 +233,7 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
 
 
 def _vendor_endpoint(
-    state: SandboxState, handler: Handler
+    state: NetskopeTenant, handler: Handler
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         query = dict(request.query_params)
@@ -244,7 +245,7 @@ def _vendor_endpoint(
 
 
 async def _answer(
-    state: SandboxState,
+    state: NetskopeTenant,
     handler: Handler,
     entry: dict[str, Any],
     query: dict[str, Any],
@@ -274,11 +275,11 @@ async def _answer(
     return JSONResponse({"status": "success", "msg": "", "data": data})
 
 
-def create_netskope_app(state: SandboxState) -> Starlette:
+def create_netskope_app(state: NetskopeTenant) -> Starlette:
     """An ASGI app serving `state` as a Netskope tenant, plus the `/_sandbox/` admin.
 
     One app answers REST v1 (this module), the v2 data-export iterator
-    (`netskope_v2.py`) and the v2 Client Status iterator (`clientstatus_api.py`).
+    (`dataexport.py`) and the v2 Client Status iterator (`clientstatus_api.py`).
     """
     vendor_methods = ["GET", "POST"]
     routes = [

@@ -15,9 +15,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from soarpack.sandbox.lacework_edge_records import make_record, record_schema, uses_enum_status
-from soarpack.sandbox.lacework_edge_spec import enum_codes, load_operations, singular
-from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant, Record, Store
+from soarpack.sandbox.lacework_edge.records import make_record, record_schema, uses_enum_status
+from soarpack.sandbox.lacework_edge.spec import enum_codes, load_operations, singular
+from soarpack.sandbox.lacework_edge.store import LaceworkEdgeTenant, Record, Store
 
 __all__ = ["ID_FIELDS", "example_id", "seed_tenant", "sharing_flags"]
 
@@ -252,7 +252,7 @@ def sharing_flags(document: Record) -> None:
 def _seed_workflows(
     tenant: LaceworkEdgeTenant, rng: random.Random, now: int, users: list[str]
 ) -> None:
-    from soarpack.sandbox.lacework_edge_workflows import execute_run, workflow_defaults
+    from soarpack.sandbox.lacework_edge.workflows import execute_run, workflow_defaults
 
     for i in range(tenant.records_per_area):
         fields = workflow_defaults(_generic("workflows", i, rng))

@@ -22,7 +22,7 @@ import copy
 from functools import cache
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_spec import (
+from soarpack.sandbox.lacework_edge.spec import (
     Operation,
     Schema,
     enum_codes,
@@ -30,7 +30,7 @@ from soarpack.sandbox.lacework_edge_spec import (
     singular,
     skeleton,
 )
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, LaceworkEdgeTenant, Record
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, LaceworkEdgeTenant, Record
 
 __all__ = [
     "ACTIVE",

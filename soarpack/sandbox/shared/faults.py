@@ -29,7 +29,7 @@ from typing import Any
 import anyio
 from starlette.responses import JSONResponse, Response
 
-from soarpack.sandbox.echo import echo_response
+from soarpack.sandbox.shared.echo import echo_response
 
 Fault = dict[str, Any]
 

@@ -15,7 +15,7 @@
     POST   /api/v1/tokens/temporary_access {user_uuid, ttl_sec}
            a one-use token with a `secret`, expiring ttl_sec (default 3600) from now;
            400 for ttl_sec <= 0 or an unknown user. The secret logs in once as that user
-           (token_login, `lacework_edge_auth.py`); tokens.create with ttl_sec > 0 alike
+           (token_login, `auth.py`); tokens.create with ttl_sec > 0 alike
 
 Both revokes answer 200 {} (the document gives no success body) and keep is_shared and
 is_shared_externally in step with what is left.
@@ -23,9 +23,9 @@ is_shared_externally in step with what is left.
 
 from __future__ import annotations
 
-from soarpack.sandbox.lacework_edge_data import sharing_flags
-from soarpack.sandbox.lacework_edge_records import new_record, update_record
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, Record
+from soarpack.sandbox.lacework_edge.data import sharing_flags
+from soarpack.sandbox.lacework_edge.records import new_record, update_record
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, Record
 
 __all__ = ["PEOPLE_HANDLERS"]
 

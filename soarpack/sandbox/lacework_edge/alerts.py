@@ -26,10 +26,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from soarpack.sandbox.lacework_edge_records import answer_record, new_record
-from soarpack.sandbox.lacework_edge_spec import enum_codes
-from soarpack.sandbox.lacework_edge_store import Call, EdgeError, Record
-from soarpack.sandbox.lacework_edge_workflows import create_run
+from soarpack.sandbox.lacework_edge.records import answer_record, new_record
+from soarpack.sandbox.lacework_edge.spec import enum_codes
+from soarpack.sandbox.lacework_edge.store import Call, EdgeError, Record
+from soarpack.sandbox.lacework_edge.workflows import create_run
 
 __all__ = ["ALERT_HANDLERS", "alert_status"]
 

@@ -29,17 +29,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from soarpack.sandbox.event_records import DATAEXPORT_ALERT_TYPES, DATAEXPORT_EVENT_TYPES
-from soarpack.sandbox.events import STREAM_KINDS
-from soarpack.sandbox.iterators import (
+from soarpack.sandbox.netskope.event_records import DATAEXPORT_ALERT_TYPES, DATAEXPORT_EVENT_TYPES
+from soarpack.sandbox.netskope.events import STREAM_KINDS
+from soarpack.sandbox.netskope.iterators import (
     DATAEXPORT_OPERATIONS,
     Operation,
     parse_operation,
     plan_page,
     wait_time,
 )
-from soarpack.sandbox.state import SandboxState
-from soarpack.sandbox.v2_http import Plan, v2_endpoint, v2_error
+from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.netskope.v2_http import Plan, v2_endpoint, v2_error
 
 __all__ = ["dataexport_routes"]
 
@@ -51,7 +51,7 @@ BUSY_MESSAGE = (
 _TYPES = {"events": DATAEXPORT_EVENT_TYPES, "alerts": DATAEXPORT_ALERT_TYPES}
 
 
-def _planner(state: SandboxState) -> Callable[[Request], Plan | Response]:
+def _planner(state: NetskopeTenant) -> Callable[[Request], Plan | Response]:
     def plan(request: Request) -> Plan | Response:
         family = request.path_params["family"]
         name = request.path_params["name"]
@@ -77,7 +77,7 @@ def _planner(state: SandboxState) -> Callable[[Request], Plan | Response]:
     return plan
 
 
-def _serve(state: SandboxState, kind: str, index: str, operation: Operation) -> Response:
+def _serve(state: NetskopeTenant, kind: str, index: str, operation: Operation) -> Response:
     stream = state.streams[kind]
     cursor = state.cursors.get(index, kind)
     moved, (start, stop) = plan_page(
@@ -101,6 +101,6 @@ def _serve(state: SandboxState, kind: str, index: str, operation: Operation) -> 
     return Response(body, media_type="application/json")
 
 
-def dataexport_routes(state: SandboxState) -> list[Route]:
+def dataexport_routes(state: NetskopeTenant) -> list[Route]:
     """The data-export iterator route for `state`."""
     return [Route(DATAEXPORT_PATH, v2_endpoint(state, _planner(state)), methods=["GET"])]
