@@ -17,9 +17,14 @@ from soarpack.sandbox import (
     create_metaaccess_app,
     create_sandbox_app,
 )
-from soarpack.sandbox.metaaccess.app import STATUS_CHANGED_PATH, TOKEN_PATH
+from soarpack.sandbox.metaaccess.app import CONNECTION, STATUS_CHANGED
 from soarpack.sandbox.metaaccess.state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.shared.declared import exchange_path, request_path
 from tests.sandbox.sandbox_helpers import BASE_URL, NOW, TOKEN
+
+# Where the simulator serves them: the paths the manifest declares.
+TOKEN_PATH = exchange_path(CONNECTION)
+STATUS_CHANGED_PATH = request_path(STATUS_CHANGED)
 
 SECRET = "sandbox-client-secret-42"
 SHORT_FIELDS = {"device_id", "severity", "status", "issue", "network_info"}

@@ -1,7 +1,10 @@
 """A simulator of the OPSWAT MetaAccess API v3 endpoints soarpack uses.
 
-    POST /o/oauth/token                       client credentials -> access token
-    POST /o/api/v3/devices/status_changed     devices whose status changed, by page
+    POST  the connection's token exchange          client credentials -> access token
+    POST  metaaccess.devices.status_changed's path  devices whose status changed, by page
+
+Both paths are read from the manifest (`shared/declared.py`) when the app is built:
+the `metaaccess` connection's `auth.exchange.path` and the action's `http.path`.
 
 It answers the way the vendor documents, quirks included: the token is read from the
 `access_token` query parameter only (a token in a header or the body does not count),
@@ -38,13 +41,15 @@ from starlette.routing import Route
 from soarpack.sandbox.metaaccess.data import render
 from soarpack.sandbox.metaaccess.state import MetaAccessState
 from soarpack.sandbox.shared.bodies import read_params
+from soarpack.sandbox.shared.declared import exchange_path, request_path
 from soarpack.sandbox.shared.faults import apply_fault
 from soarpack.sandbox.shared.requestlog import REDACTED, Recorder, logged, new_entry
 
-__all__ = ["STATUS_CHANGED_PATH", "TOKEN_PATH", "MetaAccessHost", "create_metaaccess_app"]
+__all__ = ["CONNECTION", "STATUS_CHANGED", "MetaAccessHost", "create_metaaccess_app"]
 
-TOKEN_PATH = "/o/oauth/token"
-STATUS_CHANGED_PATH = "/o/api/v3/devices/status_changed"
+#: The manifest entries whose paths this simulator serves.
+CONNECTION = "metaaccess"
+STATUS_CHANGED = "metaaccess.devices.status_changed"
 MAX_AGE = 86400
 MAX_LIMIT = 50
 DEFAULTS = {"age": MAX_AGE, "verbose": 0, "page": 1, "limit": 20}
@@ -102,7 +107,7 @@ async def _respond(
         return refused.response
 
 
-# --- POST /o/oauth/token ----------------------------------------------------------------
+# --- POST the token exchange -----------------------------------------------------------
 
 
 def _token(tenant: MetaAccessState, query: dict[str, Any], body: dict[str, Any]) -> Response:
@@ -138,7 +143,7 @@ def _token(tenant: MetaAccessState, query: dict[str, Any], body: dict[str, Any])
     )
 
 
-# --- POST /o/api/v3/devices/status_changed ------------------------------------------------
+# --- POST devices/status_changed ---------------------------------------------------------
 
 
 def _integer(body: dict[str, Any], name: str, low: int, high: int | None) -> int:
@@ -195,8 +200,8 @@ def create_metaaccess_app(state: MetaAccessHost) -> Starlette:
     The loopback sandbox mounts it under /metaaccess beside Netskope (`soarpack/sandbox/apps.py`).
     """
     routes = [
-        Route(TOKEN_PATH, _endpoint(state, _token), methods=["POST"]),
-        Route(STATUS_CHANGED_PATH, _endpoint(state, _status_changed), methods=["POST"]),
+        Route(exchange_path(CONNECTION), _endpoint(state, _token), methods=["POST"]),
+        Route(request_path(STATUS_CHANGED), _endpoint(state, _status_changed), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = state

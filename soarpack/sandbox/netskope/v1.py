@@ -1,4 +1,5 @@
-"""A simulator of the Netskope REST API v1: clients, alerts and report.
+"""A simulator of the Netskope REST API v1: clients, alerts and report, each at the path
+the manifest declares for its action (`V1_ACTIONS`, read through `shared/declared.py`).
 
 It answers the way v1 does, quirks included: the token travels as a parameter (URL
 query, JSON body or form body; the body wins), bad input comes back as HTTP 200 with
@@ -28,6 +29,7 @@ from soarpack.sandbox.netskope.query import Predicate, QueryError, compile_query
 from soarpack.sandbox.netskope.seeded import Record
 from soarpack.sandbox.netskope.tenant import NetskopeTenant
 from soarpack.sandbox.shared.bodies import content_type, read_params
+from soarpack.sandbox.shared.declared import request_path
 from soarpack.sandbox.shared.faults import apply_fault
 from soarpack.sandbox.shared.requestlog import logged, new_entry
 
@@ -224,6 +226,13 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
 
 Handler = Callable[[NetskopeTenant, Params], list[Record]]
 
+#: The manifest's v1 actions and what answers each, at its declared path (/api/v1/...).
+V1_ACTIONS: dict[str, Handler] = {
+    "netskope.clients.list": _clients,
+    "netskope.alerts.list": _alerts,
+    "netskope.alerts.report": _report,
+}
+
 
 async def _read_body(request: Request) -> tuple[dict[str, Any], str | None]:
     """The body's parameters, or an error message if it cannot be read as v1 would."""
@@ -283,9 +292,10 @@ def create_netskope_app(state: NetskopeTenant) -> Starlette:
     """
     vendor_methods = ["GET", "POST"]
     routes = [
-        Route("/api/v1/clients", _vendor_endpoint(state, _clients), methods=vendor_methods),
-        Route("/api/v1/alerts", _vendor_endpoint(state, _alerts), methods=vendor_methods),
-        Route("/api/v1/report", _vendor_endpoint(state, _report), methods=vendor_methods),
+        *(
+            Route(request_path(action), _vendor_endpoint(state, handler), methods=vendor_methods)
+            for action, handler in V1_ACTIONS.items()
+        ),
         *dataexport_routes(state),
         *clientstatus_routes(state),
         *admin_routes(state),
