@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from soarpack.sandbox.lacework_edge.spec import enum_codes
-from tests.sandbox.test_sandbox_lacework_edge_helpers import Edge, edge, message, ok
+from tests.sandbox.lacework_edge.helpers import Edge, edge, message, ok
 
 __all__ = ["edge"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from soarpack.sandbox.lacework_edge.data import ID_FIELDS
 from soarpack.sandbox.lacework_edge.records import record_schema
-from tests.sandbox.test_sandbox_lacework_edge_helpers import (
+from tests.sandbox.lacework_edge.helpers import (
     START,
     Edge,
     edge,

@@ -8,7 +8,7 @@ import pytest
 
 from soarpack.sandbox.lacework_edge.auth import auth_headers
 from soarpack.sandbox.lacework_edge.spec import Operation, load_operations
-from tests.sandbox.test_sandbox_lacework_edge_helpers import API_KEY, Edge, edge, ok
+from tests.sandbox.lacework_edge.helpers import API_KEY, Edge, edge, ok
 
 __all__ = ["edge"]
 

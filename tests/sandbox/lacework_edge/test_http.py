@@ -11,7 +11,7 @@ from starlette.routing import Mount
 
 from soarpack.sandbox import InProcessTransport, create_lacework_edge_app
 from soarpack.sandbox.lacework_edge.auth import auth_headers
-from tests.sandbox.test_sandbox_lacework_edge_helpers import (
+from tests.sandbox.lacework_edge.helpers import (
     API_KEY,
     BASE_URL,
     Edge,

@@ -10,7 +10,7 @@ import pytest
 
 from soarpack.sandbox import create_lacework_edge_app, start_server
 from soarpack.sandbox.lacework_edge.auth import auth_headers, issue_jwt
-from tests.sandbox.test_sandbox_lacework_edge_helpers import (
+from tests.sandbox.lacework_edge.helpers import (
     API_KEY,
     START,
     Edge,
