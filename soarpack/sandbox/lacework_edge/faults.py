@@ -1,4 +1,4 @@
-"""One-shot faults for the Lacework Edge simulator, like `faults.py` plus a dropped line.
+"""One-shot faults for the Lacework Edge simulator, like `shared/faults.py` plus a dropped line.
 
 A fault is queued for the next request, or for the next request of one action
 (`match="alerts.investigate"` or the full `lacework_edge.alerts.investigate`):
