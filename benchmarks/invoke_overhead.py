@@ -46,7 +46,7 @@ import httpx
 from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack
-from soarpack.sandbox.data import generate_alerts
+from soarpack.sandbox.netskope.alerts import generate_alerts
 
 TARGET_RATIO = 1.10
 DEFAULT_ITERATIONS = 200

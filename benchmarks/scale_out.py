@@ -41,7 +41,7 @@ from soarpack.pack import Pack
 from soarpack.playbook import run_playbook
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
 from soarpack.sandbox.apps import LACEWORK_EDGE_PREFIX
-from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
+from soarpack.sandbox.lacework_edge.store import LaceworkEdgeTenant
 from soarpack.workers.dispatch import CeleryEngine
 from soarpack.workers.redis_server import RedisServer
 from soarpack.workers.signing import TASK_KEY_ENV, new_task_key

@@ -13,10 +13,15 @@ import httpx
 import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState
-from soarpack.sandbox.lacework_edge_spec import load_operations
-from soarpack.sandbox.metaaccess import STATUS_CHANGED_PATH, TOKEN_PATH
+from soarpack.sandbox.lacework_edge.spec import load_operations
+from soarpack.sandbox.metaaccess.app import CONNECTION, STATUS_CHANGED
+from soarpack.sandbox.shared.declared import exchange_path, request_path
 from tests.conftest import CANARY, EngineFactory
 from tests.test_conformance import PACK, SANDBOX_APPS, _client_status_precondition
+
+# Where the simulator serves them: the paths the manifest declares.
+TOKEN_PATH = exchange_path(CONNECTION)
+STATUS_CHANGED_PATH = request_path(STATUS_CHANGED)
 
 CHANGING = [
     pytest.param(name, example, id=f"{name}[{index}]")

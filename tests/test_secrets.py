@@ -22,7 +22,7 @@ from soarpack.engine import ActionResult
 from soarpack.http.invocation import CallRecord
 from soarpack.pack import Pack
 from soarpack.redact import MASK, RedactingFormatter, redact, redact_data, register_secret
-from soarpack.sandbox.echo import echoed_forms
+from soarpack.sandbox.shared.echo import echoed_forms
 from tests.conftest import CANARY, EngineFactory, transport_for
 from tests.lacework_edge.helpers import BASE, JWT, lacework_engine, login_route
 from tests.secret_search import leaks

@@ -6,6 +6,9 @@ prefix of their own, which their connection's base_url carries:
     http://127.0.0.1:PORT/                 Netskope REST v1 and v2, /_sandbox/ admin
     http://127.0.0.1:PORT/metaaccess/      OPSWAT MetaAccess
     http://127.0.0.1:PORT/lacework-edge/   Lacework Edge (account "acme", API key = token)
+
+With `state.py`, this is where the vendors are assembled: the only modules that import
+all three vendor packages.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from collections.abc import Callable
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from soarpack.sandbox.lacework_edge import create_lacework_edge_app
-from soarpack.sandbox.metaaccess import create_metaaccess_app
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
-from soarpack.sandbox.netskope_v1 import create_netskope_app
+from soarpack.sandbox.lacework_edge.app import create_lacework_edge_app
+from soarpack.sandbox.metaaccess.app import create_metaaccess_app
+from soarpack.sandbox.metaaccess.state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.netskope.v1 import create_netskope_app
 from soarpack.sandbox.state import SandboxState
 
 __all__ = [

@@ -57,9 +57,9 @@ from soarpack.ingest.sinks import Record, Sink
 from soarpack.netskope.dataexport import stream_path
 from soarpack.pack import Pack
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app, start_server
-from soarpack.sandbox.events import record_kind, record_position
-from soarpack.sandbox.faults import Fault
-from soarpack.sandbox.server import RunningServer
+from soarpack.sandbox.netskope.events import record_kind, record_position
+from soarpack.sandbox.shared.faults import Fault
+from soarpack.sandbox.shared.server import RunningServer
 from tests.faults.common import PYTHON, REPO, TOKEN, child_env, v2_env
 
 STREAMS = ("events/page", "alerts/dlp", "events/network", "alerts/malware")

@@ -20,7 +20,7 @@ from soarpack.engine import Engine
 from soarpack.ingest.identity import default_index, installation_id
 from soarpack.ingest.lock import StreamLock
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app, start_server
-from soarpack.sandbox.events import record_kind, record_position
+from soarpack.sandbox.netskope.events import record_kind, record_position
 from tests.conftest import CANARY, REPO, EngineFactory, settings_env
 
 SMALL = {"events_per_type": 2_500, "page_size": 1_000, "v2_rate_limit": False}

@@ -12,8 +12,8 @@ from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack
 from soarpack.sandbox import InProcessTransport, MetaAccessState, SandboxState, create_sandbox_app
-from soarpack.sandbox.metaaccess import create_metaaccess_app
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.metaaccess.app import create_metaaccess_app
+from soarpack.sandbox.metaaccess.state import METAACCESS_CLIENT_ID
 from tests.conftest import BASE_URL, CANARY, settings_env
 from tests.metaaccess.helpers import ACTION, PATH, TOKEN_PATH
 

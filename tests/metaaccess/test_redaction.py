@@ -18,7 +18,7 @@ from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.pack import Pack
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
-from soarpack.sandbox.metaaccess_state import METAACCESS_CLIENT_ID
+from soarpack.sandbox.metaaccess.state import METAACCESS_CLIENT_ID
 from tests.conftest import CANARY
 from tests.metaaccess.helpers import ACTION
 

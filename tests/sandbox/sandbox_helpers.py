@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from soarpack.sandbox import SandboxState
-from soarpack.sandbox.events import record_position
+from soarpack.sandbox.netskope.events import record_position
 
 TOKEN = "sandbox-token-0123456789"
 NOW = 1_700_000_000

@@ -34,7 +34,7 @@ from soarpack.sandbox import (
     start_server,
 )
 from soarpack.sandbox.apps import connection_env
-from soarpack.sandbox.lacework_edge_store import LaceworkEdgeTenant
+from soarpack.sandbox.lacework_edge.store import LaceworkEdgeTenant
 from soarpack.workers.ledger import TaskLedger
 from soarpack.workers.redis_server import RedisServer, find_redis_server
 from soarpack.workers.signing import TASK_KEY_ENV, new_task_key
