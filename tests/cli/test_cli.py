@@ -297,7 +297,7 @@ def _pack_with_handler(tmp_path: Path, body: str) -> Path:
     for part in ("schemas", "actions", "playbooks"):
         shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "manifest.yaml", root / "manifest.yaml")
-    (root / "actions" / "netskope" / "clients.py").write_text(body)
+    (root / "actions" / "netskope" / "client_status.py").write_text(body)
     return root
 
 
@@ -308,7 +308,7 @@ def test_broken_pack_validate_lists_problems(
     code, out, _ = run(capsys, "--pack", str(root), "validate")
     assert code == exitcodes.CONFIG
     assert (
-        "actions.netskope.clients.list.handler: netskope/clients.py has no function decode_codes"
+        "actions.netskope.client_status.status.handler: netskope/client_status.py has no function status"
         in out
     )
 
@@ -327,17 +327,18 @@ def _subprocess(*argv: str, env: dict[str, str] | None = None) -> subprocess.Com
 def test_a_handler_bug_shows_no_traceback_without_debug(tmp_path: Path, sandbox: Sandbox) -> None:
     root = _pack_with_handler(
         tmp_path,
-        "def decode_codes(session, inputs, result):\n    raise ValueError('oops ' + 'x')\n",
+        "def status(session, inputs):\n    raise ValueError('oops ' + 'x')\n",
     )
     env: dict[str, Any] = {
         "PATH": "/usr/bin:/bin",
-        "SOARPACK_NETSKOPE_BASE_URL": sandbox.base_url,
-        "SOARPACK_NETSKOPE_TOKEN": CANARY,
+        "SOARPACK_NETSKOPE_V2_BASE_URL": sandbox.base_url,
+        "SOARPACK_NETSKOPE_V2_TOKEN": CANARY,
     }
-    done = _subprocess("--pack", str(root), "invoke", "netskope.clients.list", env=env)
+    status = ("invoke", "netskope.client_status.status", "--input", '{"index": "soar-cs"}')
+    done = _subprocess("--pack", str(root), *status, env=env)
     assert done.returncode == exitcodes.INTERNAL
     assert "Traceback" not in done.stderr and "internal error" in done.stderr
-    debug = _subprocess("--pack", str(root), "--debug", "invoke", "netskope.clients.list", env=env)
+    debug = _subprocess("--pack", str(root), "--debug", *status, env=env)
     assert debug.returncode == exitcodes.INTERNAL and "ValueError: oops x" in debug.stderr
     assert CANARY not in debug.stderr + debug.stdout + done.stderr + done.stdout
 
