@@ -78,9 +78,9 @@ def test_unknown_action_suggests_close_names(pack: Pack) -> None:
 
 
 def test_handlers_load_under_the_soarpack_namespace(pack: Pack) -> None:
-    handler = pack.handler(pack.action("netskope.connection.test"))
+    handler = pack.handler(pack.action("netskope.client_status.status"))
     assert handler is not None
-    assert handler.__module__ == "soarpack._pack_actions.netskope.connection"
+    assert handler.__module__ == "soarpack._pack_actions.netskope.client_status"
 
 
 def test_the_shipped_pack_is_valid(pack: Pack) -> None:
@@ -107,10 +107,10 @@ def test_the_shipped_pack_is_valid(pack: Pack) -> None:
             id="dangling-ref",
         ),
         pytest.param(
-            lambda d: d["actions"]["netskope.connection.test"].update(
-                handler="netskope/connection.py:nothing_here"
+            lambda d: d["actions"]["netskope.client_status.status"].update(
+                handler="netskope/client_status.py:nothing_here"
             ),
-            "actions.netskope.connection.test.handler",
+            "actions.netskope.client_status.status.handler",
             "has no function nothing_here",
             id="missing-handler",
         ),
