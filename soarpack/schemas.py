@@ -135,7 +135,12 @@ class SchemaStore:
             token = unquote(token).replace("~1", "/").replace("~0", "~")
             if isinstance(target, dict) and token in target:
                 target = target[token]
-            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+            elif (
+                isinstance(target, list)
+                and token.isascii()
+                and token.isdigit()
+                and int(token) < len(target)
+            ):
                 target = target[int(token)]
             else:
                 raise _unresolvable(ref)

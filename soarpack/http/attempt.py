@@ -165,7 +165,8 @@ class Sender:
         }
         declared = response.headers.get("content-length", "")
         if (
-            declared.isdigit()
+            declared.isascii()
+            and declared.isdigit()
             and int(declared) > cap
             and not response.headers.get("content-encoding")
         ):

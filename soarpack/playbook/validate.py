@@ -156,7 +156,7 @@ def _expression_problems(source: Source) -> Iterator[PlaybookProblem]:
 def _locate(data: Any, pointer: str) -> tuple[str, str]:
     """(step id, dotted field) for a pointer like /steps/2/with/user_uuid."""
     parts = pointer.strip("/").split("/") if pointer else []
-    if len(parts) >= 2 and parts[0] == "steps" and parts[1].isdigit():
+    if len(parts) >= 2 and parts[0] == "steps" and parts[1].isascii() and parts[1].isdigit():
         steps = data.get("steps") if isinstance(data, dict) else None
         index = int(parts[1])
         step = ""

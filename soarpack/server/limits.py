@@ -43,7 +43,12 @@ async def read_body(request: Request, limit: int, timeout: float | None = None) 
     if isinstance(found, bytes):
         return found
     declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+    if (
+        declared is not None
+        and declared.strip().isascii()
+        and declared.strip().isdigit()
+        and int(declared) > limit
+    ):
         raise BodyTooLarge(f"The request body is {int(declared)} bytes; the limit is {limit}.")
     chunks: list[bytes] = []
     size = 0

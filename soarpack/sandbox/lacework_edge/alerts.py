@@ -51,7 +51,8 @@ def _millis(call: Call, field: str) -> int | None:
     raw = str(call.query.get(field) or "").strip()
     if not raw:
         return None
-    if not raw.lstrip("-").isdigit():
+    # ASCII only: "²".isdigit() is true, yet int() refuses it.
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
         raise EdgeError(400, f"{field}: must be epoch milliseconds, got {raw!r}")
     return int(raw)
 
@@ -63,7 +64,7 @@ def _status_filter(raw: Any) -> set[int] | None:
         return None
     wanted: set[int] = set()
     for part in parts:
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
             wanted.add(int(part))
         elif part.upper() in names:
             wanted.add(names[part.upper()])

@@ -54,7 +54,7 @@ def _millis(call: Call, field: str) -> int | None:
     raw = str(call.query.get(field) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise EdgeError(400, f"{field}: must be epoch milliseconds, got {raw!r}")
     return int(raw)
 

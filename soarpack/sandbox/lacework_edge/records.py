@@ -100,7 +100,7 @@ def status_code(value: Any, field: str = "status") -> int:
     text = str(value).strip().upper()
     if text in names:
         return names[text]
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     raise EdgeError(400, f"{field}: {value!r} is not one of {', '.join(names)}")
 
