@@ -54,6 +54,8 @@ PLAYBOOK_COPY = "playbook.yaml"
 LOCK = "lock"
 # How long an append waits for another appender (appends take milliseconds at most).
 APPEND_WAIT = 10.0
+# How long a refused driver waits for the holder to write its pid, so it can name it.
+HOLDER_WAIT = 0.25
 # "buffer" lines kept in the process stay under half the handle's buffer, so the OS
 # never sees a line cut in two outside the append lock.
 _BUFFER_BYTES = 1 << 20
@@ -156,10 +158,8 @@ class RunLock:
             handle.flush()
             self._handle = handle
             return
-        handle.seek(0)
-        found = _PID.search(handle.read())
         handle.close()
-        raise RunBusyError(self.path.parent.name, int(found.group(1)) if found else None)
+        raise RunBusyError(self.path.parent.name, _holder(self.path, wait=HOLDER_WAIT))
 
     def release(self) -> None:
         if self._handle is not None:
@@ -318,12 +318,21 @@ def _flock(handle: IO[str], files: RunFiles) -> None:
             pause = min(pause * 2, 0.01)
 
 
-def _holder(path: Path) -> int | None:
-    try:
-        found = _PID.search(path.read_text(encoding="utf-8"))
-    except OSError:
-        return None
-    return int(found.group(1)) if found else None
+def _holder(path: Path, wait: float = 0.0) -> int | None:
+    """The pid the lock's holder wrote. A new holder truncates, then writes its pid: on a
+    loaded machine it can be descheduled in between, so a refused caller looks again for
+    up to `wait` seconds rather than name no one."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            found = _PID.search(path.read_text(encoding="utf-8"))
+        except OSError:
+            return None
+        if found:
+            return int(found.group(1))
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.005)
 
 
 def _trim_torn(fd: int) -> int:
