@@ -9,8 +9,9 @@
 Each action and playbook gets a literal path, so its own schemas are its request and
 response bodies (a single templated `/actions/{name}` could only say "any object").
 This module lays out the paths; the pack's schemas are copied into the document by
-openapi_bundle.py, and the server's own bodies and error responses are in
-openapi_bodies.py. Actions the server does not serve (exposure.py) are left out.
+openapi_bundle.py (and published in shapes code generators type, openapi_shapes.py),
+and the server's own bodies and error responses are in openapi_bodies.py. Actions the
+server does not serve (exposure.py) are left out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from soarpack.server.openapi_bodies import (
     RUN_ERRORS,
     SUB_STEP,
     Schema,
+    action_body,
     components,
     error_refs,
     health,
@@ -77,7 +79,7 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
                     if spec.side_effect_reason
                     else {}
                 ),
-                "requestBody": json_body(input_ref),
+                "requestBody": action_body(input_ref, needs_body(pack, spec.input)),
                 "responses": {
                     "200": json_response(f"{spec.name} ran.", result(output_ref)),
                     **error_refs(ACTION_ERRORS),
@@ -171,8 +173,14 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
         },
         "security": [{"apiKey": []}],
         "paths": paths,
-        "components": components(bundle.schemas),
+        "components": components(bundle.published()),
     }
+
+
+def needs_body(pack: Pack, inputs: Schema) -> bool:
+    """Whether an action's request body is required: its inputs refuse `{}` (what no
+    body means to the server), i.e. some input, or one of a choice of inputs, is required."""
+    return bool(pack.schemas.errors(inputs, {}))
 
 
 def _playbook_inputs(pack: Pack) -> list[tuple[str, Schema]]:
