@@ -11,7 +11,8 @@ response bodies (a single templated `/actions/{name}` could only say "any object
 This module lays out the paths; the pack's schemas are copied into the document by
 openapi_bundle.py (and published in shapes code generators type, openapi_shapes.py),
 and the server's own bodies and error responses are in openapi_bodies.py. Actions the
-server does not serve (exposure.py) are left out.
+server does not serve (exposure.py) are left out. This is the whole document; each
+caller is served the part its key may use (openapi_scope.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from soarpack.server.openapi_bodies import (
     simple,
 )
 from soarpack.server.openapi_bundle import Bundle
+from soarpack.server.runs import actions_used
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -86,13 +88,15 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
                 },
             },
         }
-    for name, inputs in _playbook_inputs(pack):
+    for name, inputs, used in _playbooks(pack):
         inputs_ref = bundle.add(f"playbook.{name}.inputs", inputs)
         paths[f"/playbooks/{name}/runs"] = {
             "post": {
                 "operationId": f"run.{name}",
                 "summary": f"Start a run of the {name} playbook",
                 "tags": ["playbooks"],
+                # A key must be allowed every one of them to start a run (endpoints.py).
+                "x-actions": used,
                 "requestBody": json_body(
                     {
                         "type": "object",
@@ -183,14 +187,16 @@ def needs_body(pack: Pack, inputs: Schema) -> bool:
     return bool(pack.schemas.errors(inputs, {}))
 
 
-def _playbook_inputs(pack: Pack) -> list[tuple[str, Schema]]:
+def _playbooks(pack: Pack) -> list[tuple[str, Schema, list[str]]]:
+    """Each playbook's name, input schema and the actions it may run (sub-playbooks'
+    included)."""
     folder = pack.playbooks_dir
     if not folder.is_dir():
         return []
     found = []
     for path in sorted(folder.glob("*.yaml")):
         book = load_playbook(path, pack)
-        found.append((book.name, book.inputs))
+        found.append((book.name, book.inputs, sorted(actions_used(book, pack))))
     return found
 
 
