@@ -2,7 +2,8 @@
 
     create_app(build_service(pack, config, engine=engine))
                                               the Starlette app (app.py, service.py)
-    build_openapi(pack)                       its OpenAPI 3.1 document (openapi.py)
+    build_openapi(pack)                       its OpenAPI 3.1 document (openapi.py); each
+                                              caller gets its key's part (openapi_scope.py)
 
 The handlers: endpoints.py. Keys and scopes: auth.py; limits: limits.py; the error
 table: errors.py; the `server:` config section: settings.py; background runs: runs.py.

@@ -25,6 +25,7 @@ from soarpack.server.auth import Caller
 from soarpack.server.bodies import decision, json_object, mark_request, run_request
 from soarpack.server.errors import Forbidden, NotFound, json_response
 from soarpack.server.limits import read_body
+from soarpack.server.openapi_scope import for_caller
 from soarpack.server.runs import actions_used, playbook_of_run, playbook_path, run_exists
 from soarpack.server.service import Service
 
@@ -52,7 +53,11 @@ class Endpoints:
         return json_response({"status": "ok"})
 
     async def openapi(self, request: Request, caller: Caller) -> Response:
-        return json_response(await anyio.to_thread.run_sync(self.service.openapi))
+        # Only what this key may use, as GET /actions lists only what it may call.
+        def scoped() -> dict[str, Any]:
+            return for_caller(self.service.openapi(), self.pack, caller)
+
+        return json_response(await anyio.to_thread.run_sync(scoped))
 
     async def list_actions(self, request: Request, caller: Caller) -> Response:
         served = [s for s in self.pack.actions.values() if s.name not in self.service.unserved]

@@ -9,8 +9,10 @@
 Each action and playbook gets a literal path, so its own schemas are its request and
 response bodies (a single templated `/actions/{name}` could only say "any object").
 This module lays out the paths; the pack's schemas are copied into the document by
-openapi_bundle.py, and the server's own bodies and error responses are in
-openapi_bodies.py. Actions the server does not serve (exposure.py) are left out.
+openapi_bundle.py (and published in shapes code generators type, openapi_shapes.py),
+and the server's own bodies and error responses are in openapi_bodies.py. Actions the
+server does not serve (exposure.py) are left out. This is the whole document; each
+caller is served the part its key may use (openapi_scope.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from soarpack.server.openapi_bodies import (
     RUN_ERRORS,
     SUB_STEP,
     Schema,
+    action_body,
     components,
     error_refs,
     health,
@@ -35,6 +38,7 @@ from soarpack.server.openapi_bodies import (
     simple,
 )
 from soarpack.server.openapi_bundle import Bundle
+from soarpack.server.runs import actions_used
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -77,20 +81,22 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
                     if spec.side_effect_reason
                     else {}
                 ),
-                "requestBody": json_body(input_ref),
+                "requestBody": action_body(input_ref, needs_body(pack, spec.input)),
                 "responses": {
                     "200": json_response(f"{spec.name} ran.", result(output_ref)),
                     **error_refs(ACTION_ERRORS),
                 },
             },
         }
-    for name, inputs in _playbook_inputs(pack):
+    for name, inputs, used in _playbooks(pack):
         inputs_ref = bundle.add(f"playbook.{name}.inputs", inputs)
         paths[f"/playbooks/{name}/runs"] = {
             "post": {
                 "operationId": f"run.{name}",
                 "summary": f"Start a run of the {name} playbook",
                 "tags": ["playbooks"],
+                # A key must be allowed every one of them to start a run (endpoints.py).
+                "x-actions": used,
                 "requestBody": json_body(
                     {
                         "type": "object",
@@ -171,18 +177,26 @@ def build_openapi(pack: Pack) -> dict[str, Any]:
         },
         "security": [{"apiKey": []}],
         "paths": paths,
-        "components": components(bundle.schemas),
+        "components": components(bundle.published()),
     }
 
 
-def _playbook_inputs(pack: Pack) -> list[tuple[str, Schema]]:
+def needs_body(pack: Pack, inputs: Schema) -> bool:
+    """Whether an action's request body is required: its inputs refuse `{}` (what no
+    body means to the server), i.e. some input, or one of a choice of inputs, is required."""
+    return bool(pack.schemas.errors(inputs, {}))
+
+
+def _playbooks(pack: Pack) -> list[tuple[str, Schema, list[str]]]:
+    """Each playbook's name, input schema and the actions it may run (sub-playbooks'
+    included)."""
     folder = pack.playbooks_dir
     if not folder.is_dir():
         return []
     found = []
     for path in sorted(folder.glob("*.yaml")):
         book = load_playbook(path, pack)
-        found.append((book.name, book.inputs))
+        found.append((book.name, book.inputs, sorted(actions_used(book, pack))))
     return found
 
 

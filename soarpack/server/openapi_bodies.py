@@ -238,6 +238,21 @@ def json_body(schema: Schema, *, required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
+def action_body(schema: Schema, required: bool) -> dict[str, Any]:
+    """An action's request body: its inputs object. `required` exactly when the inputs
+    refuse `{}`; the server takes no body as `{}`, so a body that may be left out is
+    one whose inputs are all optional."""
+    why = (
+        "Required: the inputs have required fields."
+        if required
+        else "May be left out: no body is the same as `{}` (every input is optional)."
+    )
+    return {
+        "description": f"The action's inputs, a JSON object. {why}",
+        **json_body(schema, required=required),
+    }
+
+
 def json_response(description: str, schema: Schema) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 

@@ -1,6 +1,7 @@
 """The pack's schemas in the OpenAPI document: each action's and playbook's schema is
 copied into `components/schemas`, and every `$ref` into `schemas/` is copied there once
-and rewritten as a local reference, so the document stands alone.
+and rewritten as a local reference, so the document stands alone. The copies are
+published reshaped for code generators (openapi_shapes.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import urljoin
 
 from soarpack.pack import Pack
 from soarpack.server.openapi_bodies import Schema
+from soarpack.server.openapi_shapes import publish
 
 
 class Bundle:
@@ -27,6 +29,11 @@ class Bundle:
         key = self._free(_component_name(name))
         self.schemas[key] = self._rewrite(schema, "")
         return {"$ref": f"#/components/schemas/{key}"}
+
+    def published(self) -> dict[str, Schema]:
+        """The components as the document holds them: the copies reshaped (accepting
+        the same instances) into forms code generators type."""
+        return publish(self.schemas)
 
     def _rewrite(self, value: Any, base: str) -> Any:
         if isinstance(value, list):

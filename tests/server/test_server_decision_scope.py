@@ -168,7 +168,8 @@ def test_a_decision_conflict_quotes_a_long_step_briefly() -> None:
 
 
 def test_the_openapi_document_says_how_a_sub_playbook_step_is_sent(api: Api) -> None:
-    with api.client("reader") as client:
+    # A key that may decide: the document lists only what the caller's key may use.
+    with api.client("operator") as client:
         paths = client.get("/openapi.json").json()["paths"]
     for path in ("/runs/{run_id}/approvals/{step}", "/runs/{run_id}/steps/{step}/mark-done"):
         [step] = [p for p in paths[path]["post"]["parameters"] if p["name"] == "step"]
