@@ -195,7 +195,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_redis_serve(args: argparse.Namespace) -> int:
-    from soarpack.ingest.identity import state_dir
+    from soarpack.config import state_dir
     from soarpack.workers.redis_server import RedisServer, broker_password
 
     password, where = broker_password(state_dir(None))
