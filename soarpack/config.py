@@ -27,9 +27,23 @@ from soarpack.redact import register_secret
 from soarpack.schemas import SECRET_KEY, SchemaStore
 
 CONFIG_ENV = "SOARPACK_CONFIG"
+STATE_DIR_ENV = "SOARPACK_STATE_DIR"
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Schema rules whose messages name settings but never quote a value.
 _NAMES_ONLY_RULES = frozenset({"required", "oneOf", "anyOf"})
+
+
+def state_dir(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """Where soarpack keeps what outlives a process (ingest checkpoints and locks, run
+    journals, rate-limit windows): `explicit` (--state-dir), else $SOARPACK_STATE_DIR,
+    else $XDG_STATE_HOME/soarpack or ~/.local/state/soarpack."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit).expanduser()
+    if env.get(STATE_DIR_ENV):
+        return Path(env[STATE_DIR_ENV]).expanduser()
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "soarpack"
 
 
 @dataclass(frozen=True)

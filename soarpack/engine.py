@@ -28,10 +28,12 @@ import httpx
 
 from soarpack import annotated, errors, jsondata, probe
 from soarpack.bindings import bind
-from soarpack.config import Config
+from soarpack.config import Config, state_dir
 from soarpack.http import errormap
 from soarpack.http.client import ConnectionClient
 from soarpack.http.invocation import CallRecord, DryRunHalt
+from soarpack.http.ratelimit import WindowStore
+from soarpack.http.ratelimit_file import FileWindows
 from soarpack.manifest import ActionSpec, HttpSpec
 from soarpack.pack import Pack
 from soarpack.redact import redact_data
@@ -71,7 +73,12 @@ class ActionResult:
 
 
 class Engine:
-    """Invokes actions of one pack with one configuration. Reuse it: clients are cached."""
+    """Invokes actions of one pack with one configuration. Reuse it: clients are cached.
+
+    `windows` is where the manifest's rate limits are counted: by default a file per
+    window in the state dir, so every process on this machine calling one account
+    shares its budget (Celery workers pass the broker's Redis instead).
+    """
 
     def __init__(
         self,
@@ -80,11 +87,13 @@ class Engine:
         *,
         transports: Mapping[str, httpx.BaseTransport] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        windows: WindowStore | None = None,
     ) -> None:
         self.pack = pack or Pack.load()
         self.config = config or Config()
         self._transports = dict(transports or {})
         self._sleep = sleep
+        self.windows = windows or FileWindows(state_dir(None) / "ratelimit")
         self._clients: dict[str, ConnectionClient] = {}
         self._annotations: dict[tuple[str, str, str], bool] = {}
         self._name_plans: dict[str, annotated.NamesPlan | None] = {}
@@ -139,7 +148,11 @@ class Engine:
                 spec = self.pack.connection(connection)
                 settings = self.config.settings(spec, self.pack.schemas)
                 found = ConnectionClient(
-                    spec, settings, transport=self._transports.get(connection), sleep=self._sleep
+                    spec,
+                    settings,
+                    transport=self._transports.get(connection),
+                    sleep=self._sleep,
+                    windows=self.windows,
                 )
                 self._clients[connection] = found
             return found

@@ -22,6 +22,8 @@ from tests.test_conformance import PACK, SANDBOX_APPS, _client_status_preconditi
 # Where the simulator serves them: the paths the manifest declares.
 TOKEN_PATH = exchange_path(CONNECTION)
 STATUS_CHANGED_PATH = request_path(STATUS_CHANGED)
+# Where the rate-limit windows go, under the `home` fixture's SOARPACK_STATE_DIR.
+RATE_WINDOWS = "state/ratelimit"
 
 CHANGING = [
     pytest.param(name, example, id=f"{name}[{index}]")
@@ -114,7 +116,13 @@ def test_a_dry_run_sends_no_change_and_writes_no_file(
         assert CANARY not in str(planned)
     else:  # it needed no change for these inputs: only reads, and its real answer
         assert PACK.schemas.errors(action.output, result.data) == []
-    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == ["cwd"]
+    # The reads a dry run sends are counted in the account's rate-limit window in the
+    # state dir, as every sent request is (the vendor counts them too): that is the one
+    # thing it may write.
+    written = sorted(p.relative_to(home).as_posix() for p in home.rglob("*"))
+    windows = [p for p in written if p.startswith(f"{RATE_WINDOWS}/")]
+    assert all(p.endswith(".json") for p in windows)
+    assert [p for p in written if p not in ("state", RATE_WINDOWS, *windows)] == ["cwd"]
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from soarpack import errors
+from soarpack.config import state_dir
 from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink
-from soarpack.ingest.identity import state_dir
 from soarpack.netskope.dataexport import fetch_page, planned_fetch
 from soarpack.session import Session
 

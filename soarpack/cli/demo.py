@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from soarpack.config import Config
 from soarpack.engine import Engine
 from soarpack.errors import ConfigError, InputError
+from soarpack.http.ratelimit import LocalWindows
 from soarpack.pack import Pack
 from soarpack.redact import register_secret
 from soarpack.sandbox import SandboxState, create_sandbox_app, start_server
@@ -42,7 +43,10 @@ def run_demo(
     state = SandboxState(token=token)
     with start_server(create_sandbox_app(state)) as server:
         env = connection_env(server.base_url, token)
-        with Engine(Pack.load(pack_dir), Config(env=env)) as engine:
+        # The tenant lives and dies with this process: so do its rate-limit windows,
+        # kept in memory rather than in the user's state dir.
+        engine = Engine(Pack.load(pack_dir), Config(env=env), windows=LocalWindows())
+        with engine:
             _Demo(engine, state, out).run(server.base_url)
     return 0
 

@@ -79,8 +79,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from soarpack.config import state_dir
     from soarpack.ingest import Ingest, IngestOptions, JsonLinesSink, StdoutSink
-    from soarpack.ingest.identity import state_dir
 
     with local_engine(args) as engine:
         store = engine.pack.schemas

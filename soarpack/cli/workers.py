@@ -155,6 +155,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from soarpack.pack import Pack
     from soarpack.workers.celeryapp import QUEUE, WorkerSettings, make_app
     from soarpack.workers.ledger import TaskLedger
+    from soarpack.workers.ratewindow import RedisWindows
     from soarpack.workers.signing import new_task_key, task_key
     from soarpack.workers.tasks import register
 
@@ -165,7 +166,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     config = Config(args.config)
     settings = WorkerSettings.from_config(config, broker=args.broker)
     key = task_key(config)
-    engine = Engine(Pack.load(args.pack), config)
+    # Every worker counts the vendors' rate limits in the broker's Redis: N workers
+    # calling one account share its budget instead of sending N times it.
+    engine = Engine(Pack.load(args.pack), config, windows=RedisWindows.from_url(settings.broker))
     hostname = f"soarpack-{os.getpid()}@{socket.gethostname()}"
     app = make_app(settings, name="soarpack-worker")
     # A lease lapses within half a visibility timeout of its worker dying, so by the
@@ -195,7 +198,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_redis_serve(args: argparse.Namespace) -> int:
-    from soarpack.ingest.identity import state_dir
+    from soarpack.config import state_dir
     from soarpack.workers.redis_server import RedisServer, broker_password
 
     password, where = broker_password(state_dir(None))

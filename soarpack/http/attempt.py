@@ -2,8 +2,9 @@
 deadline, read the body up to max_response_bytes, record the attempt, and turn what came
 back into a Reply or our error (answers.py for an answer, failures.py for none).
 
-The client's rate limits pace each attempt here; a token exchange is sent the same
-bounded, recorded way (`Sender.exchange_sender`).
+The client's rate limits pace each attempt here, in the window store the client was
+given (ratelimit.py), keyed by the connection's account; a token exchange is sent the
+same bounded, recorded way (`Sender.exchange_sender`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from soarpack.http import answers, errormap, tokens
 from soarpack.http.connection import Channel, Limits
 from soarpack.http.failures import transport_failure
 from soarpack.http.invocation import CallRecord, Deadline
-from soarpack.http.ratelimit import RateLimiter
+from soarpack.http.ratelimit import RateLimiter, WaitTooLong, WindowStore, window_key
 from soarpack.http.request import AttemptFailed, LogicalRequest, Reply
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import redact
@@ -37,18 +38,23 @@ class Sender:
         channel: Channel,
         limits: Limits,
         sleep: Callable[[float], None],
+        windows: WindowStore,
+        account: str,
     ) -> None:
         self.spec = spec
         self.channel = channel
         self.limits = limits
         self._sleep = sleep
+        self._windows = windows
+        # The account's fingerprint (ratelimit.account_fingerprint): whoever calls it
+        # with the same credential shares its windows.
+        self._account = account
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
 
     def send(self, request: LogicalRequest, number: int) -> Reply:
         """Attempt `number` of `request`, rate-limited; AttemptFailed when it fails."""
-        limiter = self._limiter(request.rate_limit)
-        if limiter is not None:
-            limiter.acquire(f"{request.method} {request.path}")
+        if request.rate_limit is not None:
+            self._pace(request, request.rate_limit, number)
         method, deadline = request.method, request.deadline
         remaining = self.time_left(deadline, method, number)
         built = self.channel.build(
@@ -215,10 +221,27 @@ class Sender:
         failure.method = method
         return AttemptFailed(failure)
 
-    def _limiter(self, rate: RateLimitSpec | None) -> RateLimiter | None:
-        if rate is None:
-            return None
+    def _pace(self, request: LogicalRequest, rate: RateLimitSpec, number: int) -> None:
+        """Wait for the start the window gives this attempt; RateLimitedError (nothing sent)
+        if that start is past the request's deadline."""
         key = (rate.requests, rate.per_seconds)
-        if key not in self._limiters:
-            self._limiters[key] = RateLimiter(rate.requests, rate.per_seconds, sleep=self._sleep)
-        return self._limiters[key]
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = RateLimiter(*key, sleep=self._sleep, windows=self._windows)
+            self._limiters[key] = limiter
+        endpoint = f"{request.method} {request.path}"
+        deadline = request.deadline
+        try:
+            limiter.acquire(
+                window_key(self.spec.name, self._account, key, endpoint), deadline.left()
+            )
+        except WaitTooLong as late:
+            raise AttemptFailed(
+                errormap.FAILURES["rate_wait_past_deadline"].build(
+                    f"{self.spec.name}: its rate limit ({rate.requests} requests per "
+                    f"{rate.per_seconds:g} s) allows attempt {number} of {endpoint} in "
+                    f"{late.wait:.1f} s, after {deadline.whose} ends; it was not sent.",
+                    method=request.method,
+                    retry_after=round(late.wait, 3),
+                )
+            ) from None

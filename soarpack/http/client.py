@@ -26,6 +26,7 @@ from soarpack.http.attempt import Sender
 from soarpack.http.auth import Credentials
 from soarpack.http.connection import Channel, Limits, check_base_url
 from soarpack.http.invocation import CallRecord, DryRunHalt, Invocation
+from soarpack.http.ratelimit import LocalWindows, WindowStore, account_fingerprint
 from soarpack.http.request import LogicalRequest, Reply
 from soarpack.manifest import ConnectionSpec, RateLimitSpec
 from soarpack.redact import redact, redact_data
@@ -42,7 +43,10 @@ class ConnectionClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        windows: WindowStore | None = None,
     ) -> None:
+        """`windows`: where the rate limits' windows live (ratelimit.py); by default this
+        client's own memory."""
         self.spec = spec
         self.settings = settings
         self.base_url = check_base_url(str(settings.get("base_url")), spec.name)
@@ -50,7 +54,10 @@ class ConnectionClient:
         provider = tokens.provider_for(spec.auth, settings, clock=clock)
         self._limits = Limits.of(settings)
         self._channel = Channel(spec.name, settings, self.base_url, self._limits.timeout, transport)
-        self._sender = Sender(spec, self._channel, self._limits, sleep)
+        account = _account(spec, settings, str(self.base_url), provider is None)
+        self._sender = Sender(
+            spec, self._channel, self._limits, sleep, windows or LocalWindows(), account
+        )
         self._credentials = Credentials(spec, settings, provider, self._sender, self._channel.http)
         # The shared client has the empty one; a view (`for_invocation`) its own.
         self._invocation = Invocation()
@@ -147,3 +154,15 @@ class ConnectionClient:
         return self._channel.build(
             method, path, params=params, json_body=json_body, headers=headers, timeout=timeout
         )
+
+
+def _account(
+    spec: ConnectionSpec, settings: ConnectionSettings, base_url: str, token_configured: bool
+) -> str:
+    """The fingerprint of the account this client calls as: its base URL and credential
+    (the configured token, or what its exchange logs in with), hashed."""
+    names: tuple[str, ...] = (spec.auth.setting,)
+    if not token_configured and spec.auth.exchange is not None:
+        names = tokens.PROVIDERS[spec.auth.exchange.kind].required_settings
+    identity = [(name, settings.secrets.get(name, settings.get(name))) for name in names]
+    return account_fingerprint(base_url, identity)

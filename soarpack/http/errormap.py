@@ -141,6 +141,15 @@ FAILURES: dict[str, Verdict] = {
     ),
     "unsupported_protocol": Verdict(errors.ConnectionFailed, False, False),
     "deadline_before_send": Verdict(errors.RequestTimeout, False, False),
+    # Our own pacing (the manifest's rate_limit) would start it after the deadline: not
+    # sent, and trying again within the same deadline finds the window no emptier.
+    "rate_wait_past_deadline": Verdict(
+        errors.RateLimitedError,
+        False,
+        False,
+        "Other requests of this account (other processes or workers too) are using its rate "
+        "limit; try again later or allow the request more time.",
+    ),
     # Sent (or partly sent): the vendor may be working on it.
     "read_timeout": Verdict(
         errors.RequestTimeout, None, True, "Raise read_timeout or narrow the request."

@@ -1,4 +1,5 @@
-"""Where ingest state lives, and the installation id that makes default indexes unique.
+"""The installation id that makes default ingest indexes unique (the state directory
+itself is config.state_dir).
 
 A blank or shared index makes two consumers split one stream's data between them;
 the default index is therefore `soarpack-<installation id>-<stream>`, with the id
@@ -10,22 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
-
-STATE_DIR_ENV = "SOARPACK_STATE_DIR"
-
-
-def state_dir(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
-    """--state-dir, else $SOARPACK_STATE_DIR, else $XDG_STATE_HOME/soarpack or ~/.local/state/soarpack."""
-    env = os.environ if env is None else env
-    if explicit:
-        return Path(explicit).expanduser()
-    if env.get(STATE_DIR_ENV):
-        return Path(env[STATE_DIR_ENV]).expanduser()
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "soarpack"
-
 
 # What a dry run shows in place of an id that its real run would generate (it writes none).
 NEW_ID_PLACEHOLDER = "<new-installation-id>"

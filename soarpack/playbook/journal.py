@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from soarpack.config import state_dir
 from soarpack.errors import RunBusyError, RunStateError, SoarpackError
-from soarpack.ingest.identity import state_dir
 from soarpack.redact import redact_data
 
 RUNS_DIR_ENV = "SOARPACK_RUNS_DIR"

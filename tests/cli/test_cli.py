@@ -331,6 +331,7 @@ def test_a_handler_bug_shows_no_traceback_without_debug(tmp_path: Path, sandbox:
     )
     env: dict[str, Any] = {
         "PATH": "/usr/bin:/bin",
+        "SOARPACK_STATE_DIR": str(tmp_path / "state"),  # its rate-limit windows
         "SOARPACK_NETSKOPE_V2_BASE_URL": sandbox.base_url,
         "SOARPACK_NETSKOPE_V2_TOKEN": CANARY,
     }

@@ -40,6 +40,7 @@ import httpx
 from soarpack import errors
 from soarpack.config import Config
 from soarpack.engine import Engine
+from soarpack.http.ratelimit import LocalWindows
 from soarpack.pack import Pack
 from soarpack.playbook import RunResult, approve, resume_run, run_playbook
 from soarpack.playbook.journal import Journal
@@ -221,7 +222,15 @@ def sandbox(pack: Pack, runs: Path, kill: tuple[int, str] = (0, "never")) -> San
     for name in APPS:
         values = {"base_url": BASE_URL, "max_attempts": 3, **CREDENTIALS[name]}
         env.update({f"SOARPACK_{name.upper()}_{k.upper()}": str(v) for k, v in values.items()})
-    engine = Engine(pack, Config(env=env), transports=transports, sleep=lambda s: None)
+    # A fresh tenant per trial, so fresh rate-limit windows too (not the state dir's,
+    # which every trial of the test shares and whose starts the no-op sleep never reaches).
+    engine = Engine(
+        pack,
+        Config(env=env),
+        transports=transports,
+        sleep=lambda s: None,
+        windows=LocalWindows(),
+    )
     return Sandbox(state, engine, runs, counter)
 
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,9 @@ from tests.metaaccess.helpers import ACTION
 pytestmark = pytest.mark.slow
 
 
-def test_sandbox_serve_exports_a_working_metaaccess_connection() -> None:
-    env = {"PATH": "/usr/bin:/bin"}
+def test_sandbox_serve_exports_a_working_metaaccess_connection(tmp_path: Path) -> None:
+    # Rate-limit windows (and any other state) in the test's folder, not the home's.
+    env = {"PATH": "/usr/bin:/bin", "SOARPACK_STATE_DIR": str(tmp_path / "state")}
     server = subprocess.Popen(
         [sys.executable, "-m", "soarpack", "sandbox", "serve", "--port", "0"],
         stderr=subprocess.PIPE,

@@ -8,8 +8,8 @@ the `metaaccess` connection's `auth.exchange.path` and the action's `http.path`.
 
 It answers the way the vendor documents, quirks included: the token is read from the
 `access_token` query parameter only (a token in a header or the body does not count),
-a `limit` above 50 is a 406, a page beyond the last one a 413, and each token may make
-10 requests a minute (429 with Retry-After beyond). The account lives in
+a `limit` above 50 is a 406, a page beyond the last one a 413, and the account may make
+10 requests a minute, whichever of its tokens makes them (429 with Retry-After beyond). The account lives in
 `SandboxState.metaaccess` (`state.py`): credentials, issued tokens, the
 limiter and its clock, queued faults and the seeded devices (`data.py`).
 Every request is logged in the sandbox's request log with tokens and secrets masked.
@@ -162,7 +162,7 @@ def _status_changed(
     token = query.get("access_token")
     if not isinstance(token, str) or not tenant.accepts(token):
         raise _Refused(401, "invalid_token", "The access token is missing, invalid or expired.")
-    decision = tenant.hit_rate_limit(token)
+    decision = tenant.hit_rate_limit()
     if not decision.allowed:
         return JSONResponse(
             {"message": "API rate limit exceeded"},

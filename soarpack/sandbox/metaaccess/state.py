@@ -1,6 +1,10 @@
 """What a simulated OPSWAT MetaAccess account remembers: credentials, issued tokens,
 its rate limiter, queued faults and its devices. Hung off `SandboxState.metaaccess`.
 
+The rate limit counts the account's requests, whichever of its tokens made them, as the
+vendor does: a client cannot get a fresh budget by logging in again (each CLI process
+obtains its own token).
+
 `clock` (monotonic seconds) drives token expiry and the rate limiter, so a test can
 move time forward instead of sleeping. `now` (epoch seconds) is the account's fixed
 "present" that `age` is measured from, so answers do not depend on the day.
@@ -8,7 +12,6 @@ move time forward instead of sleeping. `now` (epoch seconds) is the account's fi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -23,7 +26,9 @@ from soarpack.sandbox.shared.ratelimit import RateDecision, SlidingWindowLimiter
 __all__ = ["METAACCESS_CLIENT_ID", "MetaAccessState"]
 
 METAACCESS_CLIENT_ID = "soarpack-sandbox"
-RATE_LIMIT_PER_MINUTE = 10
+#: The documented "10/min".
+RATE_LIMIT_REQUESTS = 10
+RATE_LIMIT_WINDOW = 60.0
 
 
 @dataclass
@@ -33,7 +38,9 @@ class MetaAccessState:
     `access_token` is a pre-provisioned token accepted as-is (None: only issued ones);
     `client_id`/`client_secret` are the OAuth client credentials (no secret: the token
     endpoint refuses everyone). Issued tokens live `token_lifetime` seconds of `clock`.
-    `rate_limit` switches the 10-requests-a-minute limit (per token) on.
+    `rate_limit` switches the account's limit of `rate_requests` per `rate_window`
+    seconds on (the documented 10 a minute; a test may shorten the window rather than
+    wait minutes).
     """
 
     seed: int = 7
@@ -44,6 +51,8 @@ class MetaAccessState:
     device_count: int = 150
     token_lifetime: int = 3600
     rate_limit: bool = True
+    rate_requests: int = RATE_LIMIT_REQUESTS
+    rate_window: float = RATE_LIMIT_WINDOW
     clock: Callable[[], float] = time.monotonic
     faults: FaultSwitches = field(default_factory=FaultSwitches)
     devices: list[MetaAccessDevice] = field(init=False, repr=False)
@@ -57,7 +66,7 @@ class MetaAccessState:
         self.devices = generate_devices(self.seed, self.now, self.device_count)
         # Reads `self.clock` on every hit, so a test may swap the clock on a live account.
         self.limiter = SlidingWindowLimiter(
-            limit=RATE_LIMIT_PER_MINUTE, window=60.0, clock=lambda: self.clock()
+            limit=self.rate_requests, window=self.rate_window, clock=lambda: self.clock()
         )
         self._lock = threading.Lock()
 
@@ -100,12 +109,11 @@ class MetaAccessState:
         with self._lock:
             return len(self._issued)
 
-    def hit_rate_limit(self, token: str) -> RateDecision:
-        """Count a request under `token`'s limit (always allowed while switched off)."""
+    def hit_rate_limit(self) -> RateDecision:
+        """Count a request of the account under its limit (always allowed while off)."""
         if not self.rate_limit:
             return self.limiter.unlimited()
-        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
-        return self.limiter.hit(fingerprint)
+        return self.limiter.hit(self.client_id)
 
     # -- devices -------------------------------------------------------------------
 

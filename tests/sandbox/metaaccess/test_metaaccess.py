@@ -273,20 +273,36 @@ def test_the_same_seed_gives_the_same_devices() -> None:
 # -- rate limit ----------------------------------------------------------------------------
 
 
-def test_ten_requests_a_minute_per_token(http: httpx.Client, clock: FakeClock) -> None:
-    for _ in range(10):
-        assert changed(http, limit=1).status_code == 200
+def test_ten_requests_a_minute_per_account(http: httpx.Client, clock: FakeClock) -> None:
+    # Counted per account, as the vendor does: the provisioned token and two tokens
+    # obtained by logging in (as two CLI processes would) share one budget.
+    tokens = [TOKEN, login(http).json()["access_token"], login(http).json()["access_token"]]
+    for n in range(10):
+        assert changed(http, tokens[n % 3], limit=1).status_code == 200
         clock.now += 1
-    refused = changed(http, limit=1)
-    assert refused.status_code == 429
-    wait = int(refused.headers["Retry-After"])
-    assert wait == 50  # the first request leaves the window 60 s after it was made
-    other = login(http).json()["access_token"]
-    assert changed(http, other, limit=1).status_code == 200  # limits are per token
-    clock.now += wait - 1
-    assert changed(http, limit=1).status_code == 429
+    for token in tokens:  # a fresh token gets no fresh budget
+        refused = changed(http, token, limit=1)
+        assert refused.status_code == 429
+        assert refused.json() == {"message": "API rate limit exceeded"}
+        # The first request leaves the window 60 s after it was made.
+        assert refused.headers["Retry-After"] == "50"
+    assert changed(http, login(http).json()["access_token"], limit=1).status_code == 429
+    clock.now += 49
+    assert changed(http, tokens[1], limit=1).status_code == 429
     clock.now += 1
-    assert changed(http, limit=1).status_code == 200
+    assert changed(http, tokens[2], limit=1).status_code == 200
+    assert changed(http, tokens[0], limit=1).status_code == 429  # the second one is 1 s off
+
+
+def test_the_window_can_be_shortened_for_tests(state: SandboxState, clock: FakeClock) -> None:
+    state.metaaccess = MetaAccessState(
+        now=NOW, access_token=TOKEN, rate_requests=3, rate_window=2.0, clock=clock
+    )
+    transport = InProcessTransport(create_metaaccess_app(state))
+    with httpx.Client(transport=transport, base_url=BASE_URL) as http:
+        assert [changed(http, limit=1).status_code for _ in range(4)] == [200, 200, 200, 429]
+        clock.now += 2
+        assert changed(http, limit=1).status_code == 200
 
 
 def test_refused_and_unauthenticated_requests_do_not_count(
