@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from soarpack.sandbox.netskope.dataexport import dataexport_routes
 from soarpack.sandbox.netskope.query import Predicate, QueryError, compile_query, field_values
 from soarpack.sandbox.netskope.seeded import Record
 from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.netskope.v2_http import SentMeansTaken
 from soarpack.sandbox.shared.bodies import content_type, read_params
 from soarpack.sandbox.shared.compression import gzip_middleware
 from soarpack.sandbox.shared.declared import request_path
@@ -303,6 +305,8 @@ def create_netskope_app(state: NetskopeTenant) -> Starlette:
         *admin_routes(state),
     ]
     # Tenants gzip their answers when asked; a data-export page is ~12 MB uncompressed.
-    app = Starlette(routes=routes, middleware=gzip_middleware())
+    # Outermost, so that a v2 request stays in flight until its final body is taken.
+    middleware = [Middleware(SentMeansTaken), *gzip_middleware()]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
