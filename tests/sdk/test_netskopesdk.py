@@ -190,6 +190,9 @@ def test_a_429_burst_reaches_the_caller_and_the_stream_goes_on_unharmed(
         assert refused["body"] == {"message": "API rate limit exceeded"}
         assert refused["headers"]["Retry-After"] == "1"
         assert refused["headers"]["RateLimit-Remaining"] == "0"
+        # ...and a reset no sooner than Retry-After, which the SDK slept out before
+        # handing the 429 back.
+        assert refused["headers"]["RateLimit-Reset"] == "1"
     # The SDK sent each call once (it retries nothing itself) and lost nothing.
     assert positions(calls[-1], "alerts/dlp") == list(range(PAGE))
     assert [e["status"] for e in logged(state)] == [429, 429, 429, 200]

@@ -106,8 +106,13 @@ async def _answer(
         response = await _guarded(state, planner(request), entry)
     response.headers.update(decision.headers())
     if response.status_code == 429:
-        # A forced 429 (a queued fault) must not advertise quota it is refusing.
+        # A forced 429 (a queued fault) must not advertise quota it is refusing, nor a
+        # reset sooner than its Retry-After: clients such as netskopesdk sleep out
+        # RateLimit-Reset when none remain.
         response.headers["RateLimit-Remaining"] = "0"
+        retry_after = response.headers.get("Retry-After", "0")
+        if int(retry_after) > int(response.headers["RateLimit-Reset"]):
+            response.headers["RateLimit-Reset"] = retry_after
     return response
 
 
