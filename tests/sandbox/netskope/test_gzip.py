@@ -11,6 +11,7 @@ import pytest
 
 from soarpack.sandbox import InProcessTransport, SandboxState, create_netskope_app, start_server
 from soarpack.sandbox.shared.compression import GZIP_MINIMUM_SIZE
+from tests.conftest import CANARY, EngineFactory
 from tests.sandbox.sandbox_helpers import BASE_URL, TOKEN, V2_HEADERS
 
 
@@ -105,3 +106,16 @@ def test_httpx_asks_for_gzip_and_decodes_it_over_loopback(v2_state: SandboxState
     entry = v2_state.logged_requests()[-1]
     assert "gzip" in response.request.headers["accept-encoding"]
     assert (entry["status"], entry["encoding"]) == (200, "gzip")
+
+
+def test_soarpack_asks_for_gzip_and_reads_the_gzipped_page(make_engine: EngineFactory) -> None:
+    state = SandboxState(token=CANARY, events_per_type=50, page_size=20, v2_rate_limit=False)
+    transport = InProcessTransport(create_netskope_app(state))
+    engine = make_engine(transport, "netskope_v2")
+    result = engine.invoke("netskope.dataexport.fetch_page", {"event_type": "page", "index": "s"})
+    transport.close()
+    assert result.data["count"] == 20
+    assert [r["_id"] for r in result.data["records"]] == [
+        state.streams["events/page"].record(k)["_id"] for k in range(20)
+    ]
+    assert [(e["status"], e["encoding"]) for e in state.logged_requests()] == [(200, "gzip")]
