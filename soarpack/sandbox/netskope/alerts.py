@@ -1,7 +1,9 @@
 """Deterministic, seeded Netskope alerts for the v1 sandbox (see `seeded.py`).
 
 Alerts follow the fields of the vendor's alert examples; their users are drawn from
-the clients' users so a playbook can join an alert to a device by email.
+the clients' users so a playbook can join an alert to a device by email. Security
+Assessment alerts carry the posture fields of the vendor's examples (profile, rule,
+compliance standards, cloud account; see `security_assessment.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from soarpack.sandbox.netskope.clients import generate_clients
+from soarpack.sandbox.netskope.security_assessment import security_assessment_fields
 from soarpack.sandbox.netskope.seeded import DAY, Record, hex_string, quota, resolve_now
 
 __all__ = ["ALERT_TYPES", "generate_alerts"]
@@ -184,6 +187,11 @@ def _alert(
         "ccl": ccl,
         "cci": cci,
     }
+    if alert_type == "Security Assessment":
+        # From an rng of the alert's own: the tenant's main draws stay as they were,
+        # so every other alert is byte-identical to before these fields existed.
+        alert.update(security_assessment_fields(random.Random(f"sa:{alert['_id']}")))
+        del alert["hostname"]  # a posture scan reports an account, not a device
     if alert_type == "DLP":
         profile, rule, severity = rng.choice(_DLP_RULES)
         alert.update(

@@ -141,9 +141,8 @@ def _fetch(state: NetskopeTenant, index: str, resend: bool) -> Response:
     moved, (start, stop) = plan_page(
         iterator.cursor,
         "resend" if resend else "next",
-        count=events.count,
+        stream=events,
         page_size=state.page_size,
-        first_at=events.first_at_or_after,
         # Retention: anything older than 7 days before the tenant's clock is gone.
         floor=events.first_at_or_after(state.clock - RETENTION_SECONDS),
     )

@@ -7,8 +7,9 @@ Each (index, type) pair has its own cursor (`iterators.py`): `next` continues af
 last page served (from the oldest record on a fresh index), `resend` repeats the last
 page without moving, `head` starts over from the oldest record, `tail` serves nothing
 and moves to the end so later `next`s see only new records, and an epoch timestamp (in
-seconds) serves from the first record at or after it. Pages hold at most
-`state.page_size` records. Auth, rate limits, faults and 409s: see `v2_http.py`.
+seconds) starts one-hour batches from it: from the first record at or after it, each
+page holds one hour's records, `next` going on to the following hours. Pages hold at
+most `state.page_size` records. Auth, rate limits, faults and 409s: see `v2_http.py`.
 
 Answers (every one carries RateLimit-Limit / -Remaining / -Reset):
 
@@ -80,13 +81,7 @@ def _planner(state: NetskopeTenant) -> Callable[[Request], Plan | Response]:
 def _serve(state: NetskopeTenant, kind: str, index: str, operation: Operation) -> Response:
     stream = state.streams[kind]
     cursor = state.cursors.get(index, kind)
-    moved, (start, stop) = plan_page(
-        cursor,
-        operation,
-        count=stream.count,
-        page_size=state.page_size,
-        first_at=stream.first_at_or_after,
-    )
+    moved, (start, stop) = plan_page(cursor, operation, stream=stream, page_size=state.page_size)
     wait = wait_time(stop - start, state.page_size, state.v2_idle_wait)
     # One join over shared pieces: the page's ~10 MB are copied once, never re-encoded.
     body = b"".join(

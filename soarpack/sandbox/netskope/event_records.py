@@ -17,6 +17,7 @@ import random
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from soarpack.sandbox.netskope.security_assessment import security_assessment_fields
 from soarpack.sandbox.netskope.seeded import Record
 
 # fmt: off
@@ -271,9 +272,7 @@ def _alert_extra(name: str, rng: random.Random) -> Record:
     elif name == "uba":
         extra.update(risk_level="high", uba_score=rng.randint(40, 100))
     elif name == "securityassessment":
-        extra.update(
-            sa_rule_name="Storage bucket is publicly readable", compliance_standards=["CIS"]
-        )
+        extra.update(security_assessment_fields(rng))
     return extra
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,7 +29,9 @@ from soarpack.sandbox.netskope.dataexport import dataexport_routes
 from soarpack.sandbox.netskope.query import Predicate, QueryError, compile_query, field_values
 from soarpack.sandbox.netskope.seeded import Record
 from soarpack.sandbox.netskope.tenant import NetskopeTenant
+from soarpack.sandbox.netskope.v2_http import SentMeansTaken
 from soarpack.sandbox.shared.bodies import content_type, read_params
+from soarpack.sandbox.shared.compression import gzip_middleware
 from soarpack.sandbox.shared.declared import request_path
 from soarpack.sandbox.shared.faults import apply_fault
 from soarpack.sandbox.shared.requestlog import logged, new_entry
@@ -288,7 +291,8 @@ def create_netskope_app(state: NetskopeTenant) -> Starlette:
     """An ASGI app serving `state` as a Netskope tenant, plus the `/_sandbox/` admin.
 
     One app answers REST v1 (this module), the v2 data-export iterator
-    (`dataexport.py`) and the v2 Client Status iterator (`clientstatus_api.py`).
+    (`dataexport.py`) and the v2 Client Status iterator (`clientstatus_api.py`), each
+    gzipped when the request asks for it (`shared/compression.py`).
     """
     vendor_methods = ["GET", "POST"]
     routes = [
@@ -300,6 +304,9 @@ def create_netskope_app(state: NetskopeTenant) -> Starlette:
         *clientstatus_routes(state),
         *admin_routes(state),
     ]
-    app = Starlette(routes=routes)
+    # Tenants gzip their answers when asked; a data-export page is ~12 MB uncompressed.
+    # Outermost, so that a v2 request stays in flight until its final body is taken.
+    middleware = [Middleware(SentMeansTaken), *gzip_middleware()]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app

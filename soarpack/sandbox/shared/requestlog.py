@@ -3,6 +3,10 @@
 The log belongs to the sandbox tenant (`RequestLog`, which `SandboxState` is), not to
 one vendor: every endpoint of every vendor appends to it, the `/_sandbox/requests` admin
 endpoint and tests read it. An endpoint sees only `Recorder`, the two calls it needs.
+
+An entry is also left in the request's ASGI scope (under `LOG_ENTRY_SCOPE_KEY`), so
+middleware outside the endpoint can note what only it sees: the Content-Encoding
+actually served (`compression.py`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["REDACTED", "Recorder", "RequestLog", "logged", "new_entry"]
+__all__ = ["LOG_ENTRY_SCOPE_KEY", "REDACTED", "Recorder", "RequestLog", "logged", "new_entry"]
 
 #: What a masked secret reads as in the log.
 REDACTED = "***"
+#: Where a request's log entry sits in its ASGI scope.
+LOG_ENTRY_SCOPE_KEY = "soarpack.sandbox.log_entry"
 
 
 class Recorder(Protocol):
@@ -63,7 +69,8 @@ def new_entry(
     body: dict[str, Any],
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An entry for `request`, secrets masked; the answer fills in `fault` and `status`."""
+    """An entry for `request`, secrets masked; the answer fills in `fault` and `status`,
+    and an app serving gzip (`compression.py`) the `encoding` it was answered in."""
     entry: dict[str, Any] = {
         "time": time.time(),
         "method": request.method,
@@ -77,6 +84,9 @@ def new_entry(
     # Stays 499 only if the caller went away mid-answer (a delay outlasting an
     # in-process timeout), so the log still shows the attempt.
     entry["status"] = 499
+    # None unless the app notes encodings: not answered, or served by an app without them.
+    entry["encoding"] = None
+    request.scope[LOG_ENTRY_SCOPE_KEY] = entry
     return entry
 
 

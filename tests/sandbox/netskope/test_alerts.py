@@ -168,6 +168,9 @@ def test_dotted_fields_in_lists_for_query_and_groupby(
     client: httpx.Client, state: SandboxState
 ) -> None:
     # Shaped like the vendor's Security Assessment example: a list of standards per alert.
+    # The generated assessments' own standards are set aside, so the counts are these.
+    for alert in state.alerts:
+        alert.pop("compliance_standards", None)
     tagged = state.alerts[:3]
     tagged[0]["compliance_standards"] = [{"standard": "CSA-CCM-3.0.1"}, {"standard": "NIST"}]
     tagged[1]["compliance_standards"] = [{"standard": "NIST"}, {"standard": "NIST"}]

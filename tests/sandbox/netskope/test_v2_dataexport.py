@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -105,17 +106,62 @@ def first_at_or_after(state: SandboxState, epoch: int) -> int:
         pytest.param(NOW, 25, id="now-nothing-yet"),
     ],
 )
-def test_epoch_serves_from_the_first_record_at_or_after_it(
+def test_epoch_serves_from_the_first_record_at_or_after_it_one_hour_at_a_time(
     v2: httpx.Client, v2_state: SandboxState, epoch: int, expected_first: int
 ) -> None:
+    # The small tenant's records are ~2.9 hours apart: each hour batch holds one.
     assert first_at_or_after(v2_state, epoch) == expected_first  # the table is right
     response = export(v2, operation=str(epoch))
     served = positions(response)
-    assert served == list(range(expected_first, min(expected_first + 10, 25)))
+    assert served == list(range(expected_first, min(expected_first + 1, 25)))
     assert all(r["timestamp"] >= epoch for r in response.json()["result"])
-    # The epoch moved the cursor: next continues after that page.
+    # The epoch moved the cursor: next serves the next hour that holds a record.
     after = served[-1] + 1 if served else expected_first
-    assert positions(export(v2)) == list(range(after, min(after + 10, 25)))
+    assert positions(export(v2)) == list(range(after, min(after + 1, 25)))
+
+
+@pytest.fixture
+def hourly() -> Iterator[tuple[SandboxState, httpx.Client]]:
+    """A tenant with ten records an hour (one every 360 s) and pages of four."""
+    state = SandboxState(token=TOKEN, now=NOW, **{**V2_SMALL, "events_per_type": 720})
+    state.page_size = 4
+    transport = InProcessTransport(create_netskope_app(state))
+    with httpx.Client(transport=transport, base_url=BASE_URL, headers=V2_HEADERS) as http:
+        yield state, http
+
+
+def test_an_epoch_start_pages_through_one_hour_batch_then_the_next(
+    hourly: tuple[SandboxState, httpx.Client],
+) -> None:
+    state, http = hourly
+    stream = state.streams["events/page"]
+    epoch = stream.timestamp(0) + 30  # record 0 is before it, record 1 the first after
+    first = export(http, operation=str(epoch))
+    pages = [positions(first)] + [positions(export(http)) for _ in range(4)]
+    # Hour one, [epoch, epoch + 3600), holds records 1-10: a page of four at a time,
+    # then a short page where the hour ends; hour two starts at record 11.
+    assert pages == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10], [11, 12, 13, 14], [15, 16, 17, 18]]
+    hours = [{(stream.timestamp(k) - epoch) // 3600 for k in page} for page in pages]
+    assert hours == [{0}, {0}, {0}, {1}, {1}]
+    assert page(first)[1] == 0  # a full page: no wait
+    # resend repeats the last batch page; head ends the batching.
+    assert positions(export(http, operation="resend")) == [15, 16, 17, 18]
+    assert positions(export(http, operation="head")) == [0, 1, 2, 3]
+    assert positions(export(http)) == [4, 5, 6, 7]
+
+
+def test_hour_batches_skip_empty_hours_and_wait_at_the_end(
+    v2: httpx.Client, v2_state: SandboxState
+) -> None:
+    stream = v2_state.streams["events/page"]
+    served = [positions(export(v2, operation=str(NOW - WINDOW_SECONDS)))]
+    served += [positions(export(v2)) for _ in range(25)]
+    # One record an hour batch, never an empty page between them, then empty.
+    assert served == [[k] for k in range(25)] + [[]]
+    # Records that arrive later come in the hour batch that holds them.
+    v2_state.append_events("events/page", 3)
+    assert positions(export(v2)) == [25, 26, 27]
+    assert {stream.timestamp(k) for k in (25, 26, 27)} == {NOW, NOW + 1, NOW + 2}
 
 
 def test_indexes_and_types_have_independent_cursors(v2: httpx.Client) -> None:
