@@ -231,7 +231,24 @@ CHILDREN = {
     "count": child_count,
 }
 
+PEAK_RSS_PREFIX = "ingest_children: peak RSS kB "
+
+
+def report_peak_rss() -> None:
+    """This process's own peak RSS (VmHWM), last on stderr. The parent's rusage would
+    also count the memory the parent itself had when it spawned this process."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return  # not Linux: the parent falls back to its rusage figure
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            print(PEAK_RSS_PREFIX + line.split()[1], file=sys.stderr, flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in CHILDREN:
         sys.exit(f"usage: {sys.argv[0]} {{{','.join(CHILDREN)}}} ...")
-    sys.exit(CHILDREN[sys.argv[1]](sys.argv[2:]))
+    code = CHILDREN[sys.argv[1]](sys.argv[2:])
+    report_peak_rss()
+    sys.exit(code)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.ingest_children import PEAK_RSS_PREFIX
+
 HERE = Path(__file__).resolve().parent
 CHILDREN = HERE / "ingest_children.py"
 STREAM = "events/page"
@@ -144,9 +146,19 @@ def run_measured(
         wall_s=wall,
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        peak_rss_mb=_own_peak_kb(err_path, usage.ru_maxrss) / 1024,
         summary=summary,
     )
+
+
+def _own_peak_kb(err_path: Path, maxrss_kb: int) -> int:
+    """The child's own peak RSS, as it reported it (ingest_children.report_peak_rss).
+    ru_maxrss counts, on Linux, the RSS its parent had at the fork as well: after the
+    benchmark's process has grown, every child would seem at least that large."""
+    for line in reversed(err_path.read_text(errors="replace").splitlines()):
+        if line.startswith(PEAK_RSS_PREFIX):
+            return int(line.removeprefix(PEAK_RSS_PREFIX))
+    return maxrss_kb
 
 
 # -- what a side wrote ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import __main__ as harness
-from benchmarks import ingest_sides, iterator_ingest
+from benchmarks import ingest_children, ingest_sides, iterator_ingest
 from benchmarks.ingest_sides import Measured, OutputSummary, Side
 from benchmarks.iterator_ingest import Round, SideResult
 from soarpack.sandbox import SandboxState, create_netskope_app, start_server
@@ -41,6 +41,9 @@ def test_a_side_reads_every_record_gzipped(served: str, tmp_path: Path, kind: st
     cmd = side.command(served, "bench-smoke", out, None, requests=2)
     measured = ingest_sides.run_measured(kind, cmd, env, tmp_path, 120, side.parse)
     assert measured.pages == (2 if kind == "floor" else 1) and measured.cpu_s > 0
+    err = (tmp_path / f"{kind}.err").read_text()
+    reported = int(err.rsplit(ingest_children.PEAK_RSS_PREFIX, 1)[1])
+    assert measured.peak_rss_mb == reported / 1024  # its own, not the fork's from pytest
     written = ingest_sides.summarize_output(out)
     assert written.lines == RECORDS and written.first_id and written.last_id
     assert ingest_sides.gzip_answers(served) == {"bench-smoke": 1}  # the empty page is not
