@@ -21,6 +21,9 @@ from typing import Any, BinaryIO, Protocol
 from soarpack import errors
 
 Record = bytes | bytearray | memoryview | Any  # raw JSON documents (msgspec.Raw is bytes-like)
+_NEWLINE = b"\n"
+# The pieces one writev may take (1024 on Linux and macOS; POSIX promises 16).
+_IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))
 
 
 class SinkError(errors.SoarpackError):
@@ -96,10 +99,9 @@ class JsonLinesSink:
         try:
             if self._handle is None:
                 # Kept open across pages; closed on rotation, rollback and close().
-                self._handle = open(self._path(self._seq), "ab")  # noqa: SIM115
-            # Two writes, not `join(...) + b"\n"`: that would copy a 10 MB page once more.
-            self._handle.write(b"\n".join(records))
-            self._handle.write(b"\n")
+                # Unbuffered: each page goes to the file in _write_lines' system calls.
+                self._handle = open(self._path(self._seq), "ab", buffering=0)  # noqa: SIM115
+            _write_lines(self._handle.fileno(), records)
         except OSError as exc:
             raise SinkError(f"Writing to {self._path(self._seq)} failed: {exc.strerror}.") from None
 
@@ -135,6 +137,21 @@ class JsonLinesSink:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _write_lines(fd: int, records: Sequence[Record]) -> None:
+    """Each record and a line break, written straight from the page's own bytes with
+    writev (IOV_MAX pieces a call): joining a 10 MB page first copied it once more."""
+    pieces: list[Record] = [_NEWLINE] * (2 * len(records))
+    pieces[0::2] = records
+    for start in range(0, len(pieces), _IOV_MAX):
+        batch = pieces[start : start + _IOV_MAX]
+        written = os.writev(fd, batch)
+        expected = sum(map(len, batch))
+        if written < expected:  # a signal or a full disk: the rest, or the error, follows
+            rest = memoryview(b"".join(batch))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 class StdoutSink:

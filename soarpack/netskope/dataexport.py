@@ -155,11 +155,8 @@ def parse_page(
         "url": last.url if last else None,
         "status": last.status if last else None,
     }
-    # msgspec refuses a lone surrogate escape ("\ud800"), so the page would be refused for
-    # one such record; as `\ufffd` every record is valid JSON that any reader accepts.
-    body = vendorjson.scrub_escapes(body)
     try:
-        page = _PAGE_DECODER.decode(body)
+        page = _decode_page(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         kind = headers.get("content-type", "unknown content type")
         raise errormap.FAILURES["not_json"].build(
@@ -179,6 +176,20 @@ def parse_page(
         records = [msgspec.Raw(bytes(r).replace(b"\n", b" ")) for r in records]
     wait = page.wait_time if isinstance(page.wait_time, (int, float)) else 0
     return Page(records, max(0.0, float(wait)), RateState.from_headers(headers))
+
+
+def _decode_page(body: bytes) -> _Page:
+    """The page split into raw records. msgspec refuses a lone surrogate escape
+    ("\\ud800"), so a page holding one is decoded again with each such escape as
+    `\\ufffd`: every record is then valid JSON that any reader accepts. Only a refused
+    page is scanned for them: the scan cost more than the decoding (~35 ms a page)."""
+    try:
+        return _PAGE_DECODER.decode(body)
+    except msgspec.DecodeError:
+        scrubbed = vendorjson.scrub_escapes(body)
+        if scrubbed is body:
+            raise
+    return _PAGE_DECODER.decode(scrubbed)
 
 
 def _record_id(raw: msgspec.Raw) -> str | None:

@@ -28,6 +28,13 @@ RESULT = {
         "cpu_ratio": 3.0,
         "cpu_ms_per_page": 10.0,
         "netskopesdk_cpu_ms_per_page": 30.0,
+        "netskopesdk_msgspec_cpu_ms_per_page": 20.0,
+        "netskopesdk_msgspec_cpu_ratio": 2.0,
+        "floor_cpu_ms_per_page": 8.0,
+        "floor_ratio": 1.25,
+        "gzip": True,
+        "netskopesdk_version": "0.0.41",
+        "rounds": 3,
         "records": 100000,
     },
     "runner": {
@@ -51,6 +58,8 @@ def test_headline_figures() -> None:
     assert top["cold_start_ratio"] == 2.0
     assert top["ingest_cpu_ratio"] == 3.0
     assert top["runner_overhead_pct"] == 4.0
+    assert (top["ingest_floor_ratio"], top["ingest_floor_cpu_ms_per_page"]) == (1.25, 8.0)
+    assert top["ingest_gzip"] is True and top["ingest_sdk_msgspec_cpu_ratio"] == 2.0
 
 
 def test_markdown_names_the_command() -> None:
@@ -59,6 +68,9 @@ def test_markdown_names_the_command() -> None:
     assert "1.50x" in text and "2.00x" in text and "+4.0 %" in text
     assert "a lean install) | 250 ms | 100 ms" in text and "2.50x" in text
     assert "`python -m benchmarks --json`" in text
+    assert "| 10.0 ms | 30.0 ms (netskopesdk 0.0.41 as documented: json) | 3.00x less CPU |" in text
+    assert "20.0 ms (netskopesdk + msgspec, raw records) | 2.00x less CPU" in text
+    assert "8.0 ms (floor: http.client, gunzip, write; no parsing) | 1.25x the floor" in text
 
 
 def test_main_rejects_unknown_flags() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,35 @@ def test_stdout_sink_writes_lines_and_says_it_cannot_roll_back() -> None:
     sink.commit()
     sink.rollback({})
     assert out.getvalue() == b'{"a":1}\n{"a":2}\n' and sink.exactly_once is False
+
+
+def test_a_page_of_more_records_than_one_writev_takes_is_written_whole(tmp_path: Path) -> None:
+    records = [b'{"_id":"%d"}' % n for n in range(2_500)]  # 5,000 pieces: several calls
+    sink = JsonLinesSink(tmp_path, "events/page")
+    sink.write(records)
+    sink.commit()
+    sink.close()
+    assert lines(tmp_path) == [r.decode() for r in records]
+
+
+def test_a_short_write_is_finished_before_the_next_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the kernel may do on a signal or a nearly full disk: take only part of a call.
+    real_writev = os.writev
+    calls: list[int] = []
+
+    def writev(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        if len(calls) == 1:
+            return os.write(fd, b"".join(buffers)[:7])
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(os, "writev", writev)
+    records = [b'{"_id":"%d"}' % n for n in range(1_500)]
+    sink = JsonLinesSink(tmp_path, "events/page")
+    sink.write(records)
+    sink.commit()
+    sink.close()
+    assert len(calls) > 1  # the short call was followed by the rest
+    assert lines(tmp_path) == [r.decode() for r in records]
